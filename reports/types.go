@@ -1,0 +1,100 @@
+// Package reports turns the samples and events of a run into gaps, a verdict
+// and the files a change review needs: CSV, JSON, Markdown and a PNG timeline.
+//
+// Everything here works from plain data (probes.Sample, triggers.Event and
+// the run's Meta), so a report can be rebuilt from the files of a finished
+// run.
+package reports
+
+import (
+	"time"
+
+	"github.com/downtime-lab/downtime/scenarios/triggers"
+)
+
+// ProbeMeta describes one probe of a run: what analysis needs to know
+// beyond its samples. For a group target there is one per member address.
+type ProbeMeta struct {
+	Name     string        `json:"name"`
+	Kind     string        `json:"kind"`
+	Target   string        `json:"target"`
+	Address  string        `json:"address"`
+	Interval time.Duration `json:"-"`
+	Timeout  time.Duration `json:"-"`
+	// Stall: an answer slower than this counts as a stall (session probes);
+	// 0 means only lost attempts break the service.
+	Stall time.Duration `json:"-"`
+}
+
+// Threshold is the limits one probe must stay within. Zero values are unset.
+type Threshold struct {
+	MaxGap     time.Duration `json:"-"`
+	MaxLost    *int          `json:"max_lost,omitempty"`
+	MaxLossPct *float64      `json:"max_loss_pct,omitempty"`
+	MaxStall   time.Duration `json:"-"`
+	Survive    bool          `json:"survive,omitempty"`
+}
+
+// Meta is what a run directory knows about its run before the first sample:
+// written at start (meta.json), so a killed run can still be reported.
+type Meta struct {
+	Scenario   string               `json:"scenario"`
+	File       string               `json:"file"`
+	Started    time.Time            `json:"started"`
+	Probes     []ProbeMeta          `json:"probes"`
+	Thresholds map[string]Threshold `json:"thresholds"` // by probe name
+	Tool       string               `json:"tool"`       // version
+	Host       string               `json:"host"`
+	Lab        string               `json:"lab,omitempty"` // note for lab runs (e.g. "QEMU TCG")
+}
+
+// Gap is one interruption seen by one probe: from the last good attempt
+// before it to the first good one after it.
+type Gap struct {
+	Start    time.Duration // send time of the last good attempt before (or the first lost one, if open at the start)
+	End      time.Duration // send time of the first good attempt after (or the last attempt, if open at the end)
+	Bound    time.Duration // ± resolution: interval plus the scheduling lateness seen (plus stall threshold for session probes)
+	Lost     int           // attempts lost or stalled within
+	Open     bool          // the run started or ended inside the gap
+	FirstSeq uint64        // first bad attempt
+	LastSeq  uint64        // last bad attempt
+}
+
+// Duration is the reported length of the gap: End − Start.
+func (g Gap) Duration() time.Duration { return g.End - g.Start }
+
+// ProbeResult is the analysis of one probe (one address of it).
+type ProbeResult struct {
+	ProbeMeta
+	Sent     int
+	Received int
+	Lost     int
+	MaxGap   time.Duration
+	Gaps     []Gap
+	RTT      RTTStats
+	// Session probes.
+	Sessions int // connection generations seen (1 = never reset)
+	// Protocol notes, e.g. SNMP reboot detection.
+	RebootDetected bool
+}
+
+// RTTStats summarises the answered attempts.
+type RTTStats struct {
+	Min, Median, P95, Max time.Duration
+}
+
+// Verdict is the outcome against the thresholds.
+type Verdict struct {
+	Pass     bool     `json:"pass"`
+	Failures []string `json:"failures"`
+}
+
+// Run is a whole analysed run: the input of every writer.
+type Run struct {
+	Meta    Meta
+	Probes  []ProbeResult
+	Events  []triggers.Event
+	Verdict Verdict
+	Partial bool   // interrupted, or rebuilt from a killed run
+	Reason  string // why partial / why the run could not be carried out
+}
