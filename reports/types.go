@@ -72,10 +72,23 @@ type ProbeResult struct {
 	MaxGap   time.Duration
 	Gaps     []Gap
 	RTT      RTTStats
-	// Session probes.
-	Sessions int // connection generations seen (1 = never reset)
-	// Protocol notes, e.g. SNMP reboot detection.
+	// Session probes (ssh, tcp).
+	Sessions int           // connection generations seen (1 = never reset)
+	Survived bool          // the first session lasted the whole run
+	Resets   []Reset       // each time a session was lost
+	MaxStall time.Duration // longest stall of a live session
+	// snmp: the agent's uptime went backwards, so the guest rebooted.
 	RebootDetected bool
+	// failover_address: run time of the first answer from the failover
+	// address; negative when it never answered.
+	FailoverFirstAnswer time.Duration
+}
+
+// Reset is one lost session and how long a new one took to open.
+type Reset struct {
+	At        time.Duration // when the session was declared lost
+	Reconnect time.Duration // from At until a new session answered; negative if never
+	Err       string
 }
 
 // RTTStats summarises the answered attempts.

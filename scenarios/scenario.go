@@ -20,6 +20,11 @@ type Scenario struct {
 	Thresholds map[string]Threshold `yaml:"thresholds"` // by probe name (or kind, as a default)
 	Repeat     int                  `yaml:"repeat"`
 	Cooldown   time.Duration        `yaml:"cooldown"`
+	// Netns, when set, names the network namespace the probes run in (the
+	// built-in lab's client namespace); the CLI re-executes itself there.
+	Netns string `yaml:"netns"`
+	// Hash is the SHA-256 of the file's bytes, for before/after comparisons.
+	Hash string `yaml:"-"`
 }
 
 // Target is a named guest: one address, or a group of them.
@@ -30,6 +35,9 @@ type Target struct {
 	Addresses       []string `yaml:"addresses"` // group
 	File            string   `yaml:"file"`      // group, one address per line
 	Range           string   `yaml:"range"`     // group: "a-b" or CIDR
+	// Members is the resolved address list: one entry for a single
+	// address, every member for a group.
+	Members []string `yaml:"-"`
 }
 
 // ProbeSpec is one probe entry. Kind decides which keys apply.
