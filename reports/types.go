@@ -82,6 +82,17 @@ type ProbeResult struct {
 	// failover_address: run time of the first answer from the failover
 	// address; negative when it never answered.
 	FailoverFirstAnswer time.Duration
+	// Points are the attempts in Seq order, answered and lost, for the
+	// timeline plot; Analyze fills them, possibly thinned by Decimate
+	// (every lost attempt kept, the slowest answer per bucket kept).
+	Points []Point `json:"-"`
+}
+
+// Point is one attempt as the timeline plots it.
+type Point struct {
+	Sent time.Duration // send time, offset from run start
+	RTT  time.Duration // round trip of an answered attempt
+	Lost bool          // no (good) answer
 }
 
 // Reset is one lost session and how long a new one took to open.
