@@ -15,7 +15,7 @@ type view struct {
 	idx []int32
 }
 
-func (v view) len() int                  { return len(v.idx) }
+func (v view) len() int                { return len(v.idx) }
 func (v view) at(i int) *probes.Sample { return &v.s[v.idx[i]] }
 
 // orderBySeq puts idx (indexes into s, in arrival order) into Seq order and
