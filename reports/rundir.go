@@ -1,0 +1,195 @@
+package reports
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/downtime-lab/downtime/probes"
+	"github.com/downtime-lab/downtime/scenarios/triggers"
+)
+
+// The files of a run directory. Users attach the directory to change
+// reviews, so the names are a contract.
+const (
+	MetaFile       = "meta.json"    // written once at run start
+	SamplesFile    = "samples.csv"  // streamed, one row per attempt
+	EventsFile     = "events.csv"   // streamed, a row at each trigger start and end
+	GapsFile       = "gaps.csv"     // written by WriteReports
+	SummaryFile    = "summary.json" // written by WriteReports; its absence means the run never finished
+	SummaryCSVFile = "summary.csv"
+	ReportFile     = "report.md"
+	TimelineFile   = "timeline.png"
+)
+
+// LoadDir reads the recorded files of a run directory (meta.json,
+// samples.csv, events.csv) and analyses them, so a report can be rebuilt
+// from an earlier or killed run. The run is marked Partial when
+// summary.json is absent (the run never finished) or says so, when a
+// trigger is still running, or when a file ends inside a row.
+func LoadDir(dir string) (*Run, error) {
+	meta, err := loadFile(dir, MetaFile, ReadMeta)
+	if err != nil {
+		return nil, err
+	}
+	var truncated bool
+	samples, err := loadFile(dir, SamplesFile, func(r io.Reader) ([]probes.Sample, error) {
+		sr := NewSampleReader(r)
+		var all []probes.Sample
+		for {
+			s, err := sr.Read()
+			if err == io.EOF {
+				truncated = sr.Truncated()
+				return all, nil
+			}
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, s)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	var eventsCut bool
+	events, err := loadFile(dir, EventsFile, func(r io.Reader) ([]triggers.Event, error) {
+		ev, cut, err := readEvents(r)
+		eventsCut = cut
+		return ev, err
+	})
+	if err != nil && !errors.Is(err, fs.ErrNotExist) { // a run without triggers may lack it
+		return nil, err
+	}
+
+	run := Analyze(meta, samples, events)
+	var reasons []string
+	if run.Reason != "" {
+		reasons = append(reasons, run.Reason)
+	}
+	prior, err := loadFile(dir, SummaryFile, ReadSummary)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		reasons = append(reasons, "the run did not finish ("+SummaryFile+" is missing)")
+	case err != nil:
+		reasons = append(reasons, "its "+SummaryFile+" is unreadable")
+	case prior.Partial:
+		reasons = append(reasons, strings.Split(prior.Reason, "; ")...)
+	}
+	for _, e := range events {
+		if e.Status == triggers.StatusRunning {
+			reasons = append(reasons, "trigger "+e.Name+" was still running")
+		}
+	}
+	if truncated {
+		reasons = append(reasons, SamplesFile+" ends inside a row")
+	}
+	if eventsCut {
+		reasons = append(reasons, EventsFile+" ends inside a row")
+	}
+	if len(reasons) > 0 {
+		run.Partial = true
+		run.Reason = strings.Join(dedupeStrings(reasons), "; ")
+	}
+	return run, nil
+}
+
+// loadFile opens dir/name and parses it with read, naming the file in errors.
+func loadFile[T any](dir, name string, read func(io.Reader) (T, error)) (T, error) {
+	var zero T
+	f, err := os.Open(filepath.Join(dir, name))
+	if err != nil {
+		return zero, err
+	}
+	defer f.Close()
+	v, err := read(f)
+	if err != nil {
+		return zero, fmt.Errorf("%s: %w", filepath.Join(dir, name), err)
+	}
+	return v, nil
+}
+
+func dedupeStrings(ss []string) []string {
+	out := ss[:0]
+	seen := map[string]bool{}
+	for _, s := range ss {
+		if s != "" && !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// WriteReports writes the analysed files of run into dir: gaps.csv,
+// summary.json, summary.csv, report.md and timeline.png. Each file is
+// written to a temporary name and renamed, so a reader never sees half a
+// report. It tries every file and returns the first error.
+func WriteReports(dir string, run *Run) error {
+	writers := []struct {
+		name  string
+		write func(io.Writer) error
+	}{
+		{GapsFile, func(w io.Writer) error { return WriteGapsCSV(w, run) }},
+		{SummaryCSVFile, func(w io.Writer) error { return WriteSummaryCSV(w, run) }},
+		{ReportFile, func(w io.Writer) error { return WriteMarkdown(w, run) }},
+		{TimelineFile, func(w io.Writer) error { return WriteTimeline(w, run) }},
+	}
+	var files []string // what the directory holds, for summary.json
+	for _, name := range []string{MetaFile, SamplesFile, EventsFile} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			files = append(files, name)
+		}
+	}
+	var first error
+	for _, wr := range writers {
+		err := writeAtomic(filepath.Join(dir, wr.name), wr.write)
+		if err == nil {
+			files = append(files, wr.name)
+		} else if first == nil {
+			first = fmt.Errorf("%s: %w", wr.name, err)
+		}
+	}
+	// Last, so that its presence says the reports were written.
+	files = append(files, SummaryFile)
+	err := writeAtomic(filepath.Join(dir, SummaryFile), func(w io.Writer) error { return WriteSummary(w, run, files) })
+	if err != nil && first == nil {
+		first = fmt.Errorf("%s: %w", SummaryFile, err)
+	}
+	return first
+}
+
+// writeAtomic writes path through a temporary file in the same directory
+// and renames it into place, mode 0644.
+func writeAtomic(path string, write func(io.Writer) error) error {
+	var buf bytes.Buffer
+	if err := write(&buf); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(buf.Bytes())
+	if err == nil {
+		err = f.Chmod(0o644)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
+}
