@@ -18,6 +18,11 @@ import (
 // empty result. Groups that meta does not know follow, by name and address,
 // with the interval inferred from their schedule.
 //
+// Per probe, Sent counts distinct Seqs, Received the answered ones (slow
+// answers and stalls included), Lost the rest; RTT stats cover the answered
+// ones. Session results are filled for kinds ssh and tcp, RebootDetected for
+// snmp. FailoverFirstAnswer is −1: failover addresses are not analysed yet.
+//
 // A gap still open at the end of a probe's samples runs to the run's last
 // known time: the latest Sent of any sample of the run.
 //
