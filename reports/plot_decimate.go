@@ -1,15 +1,19 @@
 package reports
 
 // Decimate thins points for plotting. It splits the run time the points
-// cover into maxPoints equal buckets and keeps, per bucket, the answered
-// point with the largest RTT, plus every lost point, so neither a spike nor
-// a loss disappears from the picture. The result is in the input's order and
-// may hold more than maxPoints points when many were lost. Points are
-// returned as they are when there are no more than maxPoints of them or
-// maxPoints is not positive.
+// cover into maxPoints/2 equal buckets and keeps, per bucket, the fastest
+// and the slowest answer, plus every lost point, so neither a spike, nor
+// the baseline, nor a loss disappears from the picture. The result is in
+// the input's order and holds at most maxPoints answered points besides
+// the lost ones. Points are returned as they are when there are no more
+// than maxPoints of them or maxPoints is not positive.
 func Decimate(points []Point, maxPoints int) []Point {
 	if maxPoints <= 0 || len(points) <= maxPoints {
 		return points
+	}
+	buckets, keepMin := maxPoints/2, true
+	if buckets == 0 { // room for one point: the slowest
+		buckets, keepMin = 1, false
 	}
 	first, last := points[0].Sent, points[0].Sent
 	for _, p := range points {
@@ -21,28 +25,35 @@ func Decimate(points []Point, maxPoints int) []Point {
 		if span <= 0 {
 			return 0
 		}
-		return min(int(float64(p.Sent-first)/span*float64(maxPoints)), maxPoints-1)
+		return min(int(float64(p.Sent-first)/span*float64(buckets)), buckets-1)
 	}
 
 	keep := make([]bool, len(points))
-	cur, best := -1, -1
+	cur, lo, hi := -1, -1, -1
+	flush := func() {
+		if hi >= 0 {
+			keep[hi] = true
+			keep[lo] = keep[lo] || keepMin
+		}
+	}
 	for i, p := range points {
 		if p.Lost {
 			keep[i] = true
 			continue
 		}
 		if b := bucket(p); b != cur {
-			if best >= 0 {
-				keep[best] = true
-			}
-			cur, best = b, i
-		} else if p.RTT > points[best].RTT {
-			best = i
+			flush()
+			cur, lo, hi = b, i, i
+			continue
+		}
+		if p.RTT > points[hi].RTT {
+			hi = i
+		}
+		if p.RTT < points[lo].RTT {
+			lo = i
 		}
 	}
-	if best >= 0 {
-		keep[best] = true
-	}
+	flush()
 
 	out := make([]Point, 0, maxPoints)
 	for i, k := range keep {

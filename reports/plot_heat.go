@@ -38,10 +38,32 @@ type heatStrip struct {
 	heights []float64     // row heights, in y units (pixels before scaling)
 	total   float64
 	slow    time.Duration // answers slower than this are "slow"
+	ticks   plot.ConstantTicks
 }
 
 // newHeatLane draws the members of one probe as coloured rows over time.
 func newHeatLane(members []ProbeResult, xmax float64, last bool) *lane {
+	h := newHeatStrip(members)
+	p := newLanePlot(xmax, last)
+	// y runs downwards from 0 at the top so the worst member is first.
+	p.Y.Min, p.Y.Max = -h.total, 0
+	p.Y.Tick.Marker = h.ticks
+	p.Y.Tick.Length = 0
+	p.Y.Tick.Label = textStyle(11, colText, text.XRight, text.YCenter)
+	p.Add(h)
+
+	l := &lane{title: heatTitle(h.members, h.slow), plot: p, heightPx: laneTitlePx + h.total + 10}
+	if last {
+		l.heightPx += xAxisPx
+	}
+	l.key = h.key
+	return l
+}
+
+// newHeatStrip orders the members worst first (longest gap, then most
+// lost, then slowest) and sizes their rows: the worst heatLabelled get
+// rows tall enough to be named, the rest share heatRowsPx.
+func newHeatStrip(members []ProbeResult) *heatStrip {
 	h := &heatStrip{members: slices.Clone(members)}
 	slices.SortStableFunc(h.members, func(a, b ProbeResult) int {
 		return cmp.Or(
@@ -59,7 +81,6 @@ func newHeatLane(members []ProbeResult, xmax float64, last bool) *lane {
 	if rest := n - named; rest > 0 {
 		thin = math.Max(heatMinRowPx, math.Min(heatMaxRowPx, heatRowsPx/float64(rest)))
 	}
-	var ticks plot.ConstantTicks
 	for i, m := range h.members {
 		rh := thin
 		if i < named {
@@ -74,24 +95,10 @@ func newHeatLane(members []ProbeResult, xmax float64, last bool) *lane {
 			} else if m.Lost > 0 {
 				lbl += "  lost " + itoa(m.Lost)
 			}
-			ticks = append(ticks, plot.Tick{Value: -(h.total - rh/2), Label: lbl})
+			h.ticks = append(h.ticks, plot.Tick{Value: -(h.total - rh/2), Label: lbl})
 		}
 	}
-
-	p := newLanePlot(xmax, last)
-	// y runs downwards from 0 at the top so the worst member is first.
-	p.Y.Min, p.Y.Max = -h.total, 0
-	p.Y.Tick.Marker = ticks
-	p.Y.Tick.Length = 0
-	p.Y.Tick.Label = textStyle(11, colText, text.XRight, text.YCenter)
-	p.Add(h)
-
-	l := &lane{title: heatTitle(h.members, h.slow), plot: p, heightPx: laneTitlePx + h.total + 10}
-	if last {
-		l.heightPx += xAxisPx
-	}
-	l.key = h.key
-	return l
+	return h
 }
 
 // slowThreshold is the stall threshold of the probe when it has one, else
@@ -226,8 +233,10 @@ func (h *heatStrip) Plot(c draw.Canvas, p *plot.Plot) {
 			}
 		}
 		rh := h.heights[i]
-		y1 := yf(-top)
-		y0 := yf(-(top + rh))
+		// Rows end on whole pixels: fractional edges would blend into
+		// pale seams between thin rows.
+		y1 := snap(yf(-top))
+		y0 := snap(yf(-(top + rh)))
 		if i < heatLabelled && rh >= 4 {
 			y0 += 1 * px // a white line between named rows
 		}
@@ -244,3 +253,6 @@ func (h *heatStrip) Plot(c draw.Canvas, p *plot.Plot) {
 		}
 	}
 }
+
+// snap rounds a coordinate to the pixel grid.
+func snap(v vg.Length) vg.Length { return vg.Length(math.Round(float64(v/px))) * px }

@@ -263,7 +263,9 @@ func (g gapLabels) Plot(c draw.Canvas, p *plot.Plot) {
 	}
 }
 
-// rttLine draws the answered attempts as a line broken at every loss.
+// rttLine draws the answered attempts as a line broken at every loss; when
+// there are more of them than pixel columns, as a band per column from the
+// fastest to the slowest answer in it.
 type rttLine struct {
 	pts  []Point
 	dots bool
@@ -275,11 +277,25 @@ func (l rttLine) Plot(c draw.Canvas, p *plot.Plot) {
 		v := finite(pt.RTT.Seconds()*1000, 0)
 		return max(c.Min.Y, min(yf(math.Max(v, p.Y.Min)), c.Max.Y))
 	}
+	answered := 0
+	for _, pt := range l.pts {
+		if !pt.Lost {
+			answered++
+		}
+	}
+	if ncol := float64((c.Max.X - c.Min.X) / px); float64(answered) > ncol/2 {
+		l.envelope(c, xf, y)
+		return
+	}
+
 	sty := draw.LineStyle{Color: colRTT, Width: 1 * px}
 	var line []vg.Point
 	flush := func() {
-		if len(line) > 1 {
-			c.StrokeLines(sty, line)
+		// The rasteriser's cost grows with the square of a path's
+		// cells, so a long line is stroked in short overlapping pieces.
+		const piece = 32
+		for i := 0; i+1 < len(line); i += piece {
+			c.StrokeLines(sty, line[i:min(i+piece+1, len(line))])
 		}
 		line = line[:0]
 	}
@@ -294,6 +310,43 @@ func (l rttLine) Plot(c draw.Canvas, p *plot.Plot) {
 		}
 	}
 	flush()
+}
+
+// envelope fills, per pixel column, the span between the fastest and the
+// slowest answer in it, joined to the neighbouring column like a line
+// would be; a loss breaks the band.
+func (l rttLine) envelope(c draw.Canvas, xf func(float64) vg.Length, y func(Point) vg.Length) {
+	left := snap(c.Min.X)
+	col, lo, hi := -1, vg.Length(0), vg.Length(0)
+	prev, plo, phi := -2, vg.Length(0), vg.Length(0) // last column drawn
+	emit := func() {
+		if col < 0 {
+			return
+		}
+		a, b := lo, hi
+		if prev == col-1 { // join to the previous column
+			a, b = min(a, phi), max(b, plo)
+		}
+		fillRect(c, colRTT, left+vg.Length(col)*px, a, left+vg.Length(col+1)*px, max(b, a+px))
+		prev, plo, phi = col, lo, hi
+		col = -1
+	}
+	for _, pt := range l.pts {
+		if pt.Lost {
+			emit()
+			prev = -2
+			continue
+		}
+		j := int(math.Floor(float64((xf(seconds(pt.Sent)) - left) / px)))
+		v := y(pt)
+		if j != col {
+			emit()
+			col, lo, hi = j, v, v
+			continue
+		}
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	emit()
 }
 
 // lostMarks puts a red cross in the loss row for each lost attempt, one per

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"flag"
 	"image"
+	"image/color"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -124,7 +125,33 @@ func TestWriteTimelineGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := diffPixels(want, img); n > 0 {
-		t.Errorf("%d pixels differ from %s; look at the new image and rerun with -update if it is right", n, golden)
+	// Rendering is pure Go and byte-identical run to run here; a small
+	// allowance keeps the test meaningful on CPUs that fuse floating-point
+	// operations differently (arm64) and so anti-alias edges a shade apart.
+	r := img.Bounds()
+	if n, limit := nearPixels(want, img, 48), r.Dx()*r.Dy()/1000; n > limit {
+		t.Errorf("%d pixels differ from %s (allowed %d); look at the new image and rerun with -update if it is right", n, golden, limit)
 	}
 }
+
+// nearPixels counts the pixels where a channel differs by more than tol
+// (of 255), or all of them when the sizes differ.
+func nearPixels(a, b image.Image, tol int) int {
+	if a.Bounds() != b.Bounds() {
+		return a.Bounds().Dx() * a.Bounds().Dy()
+	}
+	n := 0
+	r := a.Bounds()
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			c1 := color.NRGBAModel.Convert(a.At(x, y)).(color.NRGBA)
+			c2 := color.NRGBAModel.Convert(b.At(x, y)).(color.NRGBA)
+			if absDiff(c1.R, c2.R) > tol || absDiff(c1.G, c2.G) > tol || absDiff(c1.B, c2.B) > tol || absDiff(c1.A, c2.A) > tol {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func absDiff(a, b uint8) int { return max(int(a)-int(b), int(b)-int(a)) }
