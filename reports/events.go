@@ -94,9 +94,13 @@ func appendEvent(b []byte, e triggers.Event) []byte {
 	if h == nil {
 		return append(b, ",,,,,,\n"...)
 	}
-	for _, v := range [...]float64{h.DowntimeMS, h.DowntimeNoNetMS, h.TotalTimeMS, h.SetupTimeMS} {
+	b = append(b, ',')
+	b = strconv.AppendFloat(b, h.DowntimeMS, 'f', -1, 64)
+	for _, v := range [...]float64{h.DowntimeNoNetMS, h.TotalTimeMS, h.SetupTimeMS} {
 		b = append(b, ',')
-		b = strconv.AppendFloat(b, v, 'f', -1, 64)
+		if v != 0 { // 0: not reported
+			b = strconv.AppendFloat(b, v, 'f', -1, 64)
+		}
 	}
 	b = append(b, ',')
 	b = appendField(b, h.Source)

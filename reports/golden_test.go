@@ -70,7 +70,7 @@ func goldenRun() *Run {
 			Thresholds: map[string]Threshold{"ping": {MaxGap: maxGap}, "ssh": {Survive: true, MaxStall: time.Second}},
 			Tool:       "v0.1.0",
 			Host:       "lab-host",
-			Lab:        "QEMU TCG: the guest runs slowly for a while after resume, which inflates gaps by tens of time.Millisecond.",
+			Lab:        "QEMU TCG: the guest runs slowly for a while after resume, which inflates gaps by tens of ms.",
 		},
 		Probes: []ProbeResult{
 			{

@@ -15,16 +15,14 @@ import (
 func WriteMarkdown(w io.Writer, run *Run) error {
 	var b strings.Builder
 	m := run.Meta
-	fmt.Fprintf(&b, "# downtime: %s\n\n", mdText(orDash(m.Scenario)))
-	started := "unknown"
+	started := "start time unknown"
 	if !m.Started.IsZero() {
 		started = m.Started.UTC().Format("2006-01-02 15:04:05 UTC")
 	}
-	fmt.Fprintf(&b, "Started %s", started)
+	fmt.Fprintf(&b, "# downtime: %s, %s\n\n", mdText(orDash(m.Scenario)), started)
 	if m.File != "" {
-		fmt.Fprintf(&b, " from `%s`", mdCode(m.File))
+		fmt.Fprintf(&b, "Scenario file `%s`.\n\n", mdCode(m.File))
 	}
-	b.WriteString(".\n\n")
 
 	mdVerdict(&b, run)
 	mdProbes(&b, run)
@@ -201,7 +199,7 @@ func rttMS(p *ProbeResult, d time.Duration) string {
 	if p.Received == 0 {
 		return "–"
 	}
-	return formatMS(msFloat(d))
+	return strconv.FormatFloat(msFloat(d), 'f', 2, 64) + " ms"
 }
 
 // formatMS formats a millisecond figure: "52.3 ms".
