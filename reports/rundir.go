@@ -33,9 +33,49 @@ const (
 // summary.json is absent (the run never finished) or says so, when a
 // trigger is still running, or when a file ends inside a row.
 func LoadDir(dir string) (*Run, error) {
-	meta, err := loadFile(dir, MetaFile, ReadMeta)
+	run, reasons, err := readDir(dir)
 	if err != nil {
 		return nil, err
+	}
+	prior, err := loadFile(dir, SummaryFile, ReadSummary)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		reasons = append(reasons, "the run did not finish ("+SummaryFile+" is missing)")
+	case err != nil:
+		reasons = append(reasons, "its "+SummaryFile+" is unreadable")
+	case prior.Partial:
+		reasons = append(reasons, strings.Split(prior.Reason, "; ")...)
+	}
+	markPartial(run, reasons)
+	return run, nil
+}
+
+// AnalyzeDir is LoadDir for the run that is finishing right now: it
+// trusts no earlier summary.json, and marks the run Partial only for what
+// the recorded files themselves show (a trigger still running, a row cut
+// short).
+func AnalyzeDir(dir string) (*Run, error) {
+	run, reasons, err := readDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	markPartial(run, reasons)
+	return run, nil
+}
+
+func markPartial(run *Run, reasons []string) {
+	if len(reasons) > 0 {
+		run.Partial = true
+		run.Reason = strings.Join(dedupeStrings(reasons), "; ")
+	}
+}
+
+// readDir reads and analyses the recorded files, and says what in them
+// shows the run was cut short.
+func readDir(dir string) (*Run, []string, error) {
+	meta, err := loadFile(dir, MetaFile, ReadMeta)
+	if err != nil {
+		return nil, nil, err
 	}
 	var truncated bool
 	samples, err := loadFile(dir, SamplesFile, func(r io.Reader) ([]probes.Sample, error) {
@@ -54,7 +94,7 @@ func LoadDir(dir string) (*Run, error) {
 		}
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var eventsCut bool
 	events, err := loadFile(dir, EventsFile, func(r io.Reader) ([]triggers.Event, error) {
@@ -63,22 +103,13 @@ func LoadDir(dir string) (*Run, error) {
 		return ev, err
 	})
 	if err != nil && !errors.Is(err, fs.ErrNotExist) { // a run without triggers may lack it
-		return nil, err
+		return nil, nil, err
 	}
 
 	run := Analyze(meta, samples, events)
 	var reasons []string
 	if run.Reason != "" {
 		reasons = append(reasons, run.Reason)
-	}
-	prior, err := loadFile(dir, SummaryFile, ReadSummary)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		reasons = append(reasons, "the run did not finish ("+SummaryFile+" is missing)")
-	case err != nil:
-		reasons = append(reasons, "its "+SummaryFile+" is unreadable")
-	case prior.Partial:
-		reasons = append(reasons, strings.Split(prior.Reason, "; ")...)
 	}
 	for _, e := range events {
 		if e.Status == triggers.StatusRunning {
@@ -91,11 +122,7 @@ func LoadDir(dir string) (*Run, error) {
 	if eventsCut {
 		reasons = append(reasons, EventsFile+" ends inside a row")
 	}
-	if len(reasons) > 0 {
-		run.Partial = true
-		run.Reason = strings.Join(dedupeStrings(reasons), "; ")
-	}
-	return run, nil
+	return run, reasons, nil
 }
 
 // loadFile opens dir/name and parses it with read, naming the file in errors.

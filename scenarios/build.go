@@ -1,0 +1,140 @@
+package scenarios
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/downtime-lab/downtime/probes"
+	"github.com/downtime-lab/downtime/probes/sshdial"
+	"github.com/downtime-lab/downtime/reports"
+	"github.com/downtime-lab/downtime/scenarios/triggers"
+)
+
+// instance is one probe bound to one address of its target.
+type instance struct {
+	spec  ProbeSpec
+	meta  reports.ProbeMeta
+	probe probes.Probe
+}
+
+// metaOf describes every probe instance of the scenario, one per probe and
+// target member, in scenario order.
+func metaOf(sc *Scenario) []reports.ProbeMeta {
+	var out []reports.ProbeMeta
+	for _, p := range sc.Probes {
+		t := sc.target(p.Target)
+		if t == nil {
+			continue
+		}
+		for _, addr := range t.Members {
+			out = append(out, reports.ProbeMeta{
+				Name: p.Name, Kind: p.Kind, Target: p.Target, Address: addr,
+				Interval: p.Interval, Timeout: p.Timeout, Stall: p.Stall,
+			})
+		}
+	}
+	return out
+}
+
+func (sc *Scenario) target(name string) *Target {
+	for i := range sc.Targets {
+		if sc.Targets[i].Name == name {
+			return &sc.Targets[i]
+		}
+	}
+	return nil
+}
+
+// thresholdsOf turns the scenario's thresholds into the report's form.
+func thresholdsOf(sc *Scenario) map[string]reports.Threshold {
+	out := make(map[string]reports.Threshold, len(sc.Thresholds))
+	for k, t := range sc.Thresholds {
+		out[k] = reports.Threshold{
+			MaxGap: t.MaxGap, MaxLost: t.MaxLost, MaxLossPct: t.MaxLossPct,
+			MaxStall: t.MaxStall, Survive: t.Survive,
+		}
+	}
+	return out
+}
+
+// buildProbe makes the probe of one instance. Secrets are read from the
+// environment here, by name, and go nowhere but into the probe.
+func buildProbe(spec ProbeSpec, addr string, clock probes.Clock, warn func(string)) (probes.Probe, error) {
+	base := probes.Spec{
+		Name: spec.Name, Target: spec.Target, Address: addr,
+		Interval: spec.Interval, Timeout: spec.Timeout, Clock: clock,
+	}
+	switch spec.Kind {
+	case "icmp":
+		return probes.NewICMP(base, probes.ICMPConfig{Size: spec.Size})
+	case "tcp":
+		return probes.NewTCP(base, spec.Port)
+	case "ssh":
+		cfg := sshConfig(addr, spec.Port, spec.User, spec.IdentityFile, spec.PassphraseEnv, spec.PasswordEnv, spec.KnownHosts, spec.InsecureIgnoreHostKey, warn)
+		cfg.Timeout = spec.Timeout
+		return probes.NewSSH(base, cfg)
+	case "snmp":
+		community := "public"
+		if spec.CommunityEnv != "" {
+			if v, ok := os.LookupEnv(spec.CommunityEnv); ok {
+				community = v
+			} else {
+				warn(fmt.Sprintf("probe %s: $%s is not set; using the community \"public\"", spec.Name, spec.CommunityEnv))
+			}
+		}
+		return probes.NewSNMP(base, probes.SNMPConfig{
+			Port: uint16(spec.Port), Version: spec.Version, Community: community, OID: spec.OID,
+			SecurityName: spec.SecurityName,
+			AuthProtocol: spec.AuthProtocol, AuthPass: os.Getenv(spec.AuthEnv),
+			PrivProtocol: spec.PrivProtocol, PrivPass: os.Getenv(spec.PrivEnv),
+		})
+	default:
+		return nil, fmt.Errorf("probe kind %q is not available in this build", spec.Kind)
+	}
+}
+
+// sshConfig gathers the connection settings shared by the ssh probe and the
+// triggers that run over SSH. Secrets come from the environment, by name.
+func sshConfig(host string, port int, user, identity, passphraseEnv, passwordEnv, knownHosts string, insecure bool, warn func(string)) sshdial.Config {
+	cfg := sshdial.Config{
+		Host: host, Port: port, User: user,
+		IdentityFile: expandHome(identity), KnownHosts: expandHome(knownHosts),
+		InsecureIgnoreHostKey: insecure, Warn: warn,
+	}
+	if passphraseEnv != "" {
+		cfg.Passphrase = os.Getenv(passphraseEnv)
+	}
+	if passwordEnv != "" {
+		cfg.Password = os.Getenv(passwordEnv)
+	}
+	// Without a key file or a password, the agent is the way in.
+	cfg.UseAgent = os.Getenv("SSH_AUTH_SOCK") != ""
+	if insecure {
+		warn(sshdial.InsecureWarning(host))
+	}
+	return cfg
+}
+
+// buildTrigger makes the trigger of one timeline step.
+func buildTrigger(spec TriggerSpec, env []string) (triggers.Trigger, error) {
+	switch spec.Kind {
+	case "exec":
+		return &triggers.Exec{Argv: spec.Argv, Env: env}, nil
+	case "wait":
+		return &triggers.Wait{Duration: spec.Duration}, nil
+	default:
+		return nil, fmt.Errorf("trigger kind %q is not available in this build", spec.Kind)
+	}
+}
+
+// expandHome resolves a leading ~/ against $HOME.
+func expandHome(p string) string {
+	if rest, ok := strings.CutPrefix(p, "~/"); ok {
+		if h, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(h, rest)
+		}
+	}
+	return p
+}

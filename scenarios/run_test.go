@@ -1,0 +1,276 @@
+package scenarios_test
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/downtime-lab/downtime/reports"
+	"github.com/downtime-lab/downtime/scenarios"
+	"github.com/downtime-lab/downtime/scenarios/lab/netns"
+	"github.com/downtime-lab/downtime/scenarios/triggers"
+)
+
+// The injector is this test binary itself, run by an exec trigger: it
+// drops the server's traffic over netlink for a known time and prints the
+// ground truth, so the outage's length is known to the microsecond.
+const injectEnv = "DT_TEST_INJECT" // "ns|addr|duration"
+
+func TestInjector(t *testing.T) {
+	spec := os.Getenv(injectEnv)
+	if spec == "" {
+		t.Skip("helper process for the runner tests, run by their exec triggers")
+	}
+	f := strings.Split(spec, "|")
+	d, err := time.ParseDuration(f[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	start, end, err := netns.Outage(f[0], d, netip.MustParseAddr(f[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Printf("truth_us=%d\n", end.Sub(start).Microseconds())
+}
+
+// inChild runs the calling test inside the client namespace of a fresh
+// pair, and returns the pair's facts in the child (ok false in the parent).
+func inChild(t *testing.T) (serverNS, server4 string, ok bool) {
+	t.Helper()
+	if !netns.InChild() {
+		p := netns.PairForTest(t)
+		netns.RunTestIn(t, p.Client, map[string]string{"SERVER_NS": p.Server.Name, "SERVER4": p.Server4.String()})
+		return "", "", false
+	}
+	return netns.ChildEnv("SERVER_NS"), netns.ChildEnv("SERVER4"), true
+}
+
+func load(t *testing.T, yaml string) *scenarios.Scenario {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "scenario.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sc, err := scenarios.Load(path)
+	if err != nil {
+		t.Fatalf("load: %v\n%s", err, yaml)
+	}
+	return sc
+}
+
+var truthRE = regexp.MustCompile(`truth_us=(\d+)`)
+
+func truthOf(t *testing.T, dir string, ev triggers.Event) time.Duration {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, ev.Output))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := truthRE.FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("trigger %s printed no truth:\n%s", ev.Name, b)
+	}
+	us, _ := strconv.Atoi(string(m[1]))
+	return time.Duration(us) * time.Microsecond
+}
+
+// One run, three outages of known length at a 10 ms interval: each is
+// measured within its stated bound, and nothing else shows as a gap.
+func TestRunMeasuresInjectedOutages(t *testing.T) {
+	ns, server, ok := inChild(t)
+	if !ok {
+		return
+	}
+	outages := []time.Duration{50 * time.Millisecond, 200 * time.Millisecond, time.Second}
+	var steps strings.Builder
+	for i := range outages {
+		steps.WriteString(fmt.Sprintf("  - {name: cut%d, kind: exec, at: %s, timeout: 30s, argv: [%s, -test.run=^TestInjector$, -test.count=1]}\n",
+			i+1, time.Duration(i)*1500*time.Millisecond, os.Args[0]))
+	}
+	sc := load(t, fmt.Sprintf(`name: outages
+targets:
+  server: {address: %s}
+probes:
+  - {name: ping, kind: icmp, target: server, interval: 10ms, timeout: 500ms}
+baseline: 1s
+settle: 1s
+triggers:
+%s`, server, steps.String()))
+	dir := filepath.Join(t.TempDir(), "run")
+	// The exec triggers inherit this: which namespace and address to cut.
+	// Each trigger has its own length, so run them one by one below.
+	var res scenarios.Result
+	for i := range sc.Triggers {
+		sc.Triggers[i].Argv = append([]string{"env", fmt.Sprintf("%s=%s|%s|%s", injectEnv, ns, server, outages[i])}, sc.Triggers[i].Argv...)
+	}
+	res = scenarios.Run(context.Background(), sc, scenarios.Options{Dir: dir})
+	if res.Err != nil {
+		t.Fatalf("run: %v", res.Err)
+	}
+	if res.Run.Partial {
+		t.Fatalf("partial run: %s", res.Run.Reason)
+	}
+	if len(res.Run.Probes) != 1 {
+		t.Fatalf("probes: %d", len(res.Run.Probes))
+	}
+	p := res.Run.Probes[0]
+	if len(p.Gaps) != len(outages) {
+		t.Fatalf("want %d gaps, got %d: %+v", len(outages), len(p.Gaps), p.Gaps)
+	}
+	for i, g := range p.Gaps {
+		ev := res.Run.Events[i]
+		if ev.Status != triggers.StatusOK {
+			t.Fatalf("event %s: %s %s", ev.Name, ev.Status, ev.Error)
+		}
+		truth := truthOf(t, dir, ev)
+		got := g.Duration()
+		// The gap runs from the last good send before to the first good
+		// send after: at least the outage, at most one bound more. 2 ms of
+		// slack covers the reply in flight when the rule went in.
+		if got < truth-2*time.Millisecond || got > truth+g.Bound+2*time.Millisecond {
+			t.Errorf("outage %d: truth %s, measured %s ±%s", i+1, truth, got, g.Bound)
+		}
+		t.Logf("outage %d: truth %s measured %s bound %s error %s", i+1, truth, got, g.Bound, got-truth)
+	}
+	if res.Exit != scenarios.ExitPass {
+		t.Errorf("exit %d, verdict %+v", res.Exit, res.Run.Verdict)
+	}
+	for _, f := range []string{reports.SamplesFile, reports.EventsFile, "gaps.csv", "summary.json", "report.md", "timeline.png"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("run directory lacks %s", f)
+		}
+	}
+}
+
+// A target that does not answer during the baseline aborts the run before
+// any trigger fires, and says which target and probe.
+func TestRunAbortsWhenTargetSilent(t *testing.T) {
+	_, server, ok := inChild(t)
+	if !ok {
+		return
+	}
+	// An address in the pair's subnet that nobody holds.
+	silent := netip.MustParseAddr(server).Next().Next().Next().String()
+	marker := filepath.Join(t.TempDir(), "fired")
+	sc := load(t, fmt.Sprintf(`name: silent
+targets:
+  guest: {address: %s}
+  server: {address: %s}
+probes:
+  - {name: ping, kind: icmp, target: server, interval: 50ms, timeout: 200ms}
+  - {name: lost, kind: icmp, target: guest, interval: 50ms, timeout: 200ms}
+baseline: 500ms
+settle: 0s
+triggers:
+  - {name: never, kind: exec, argv: [touch, %s]}
+`, silent, server, marker))
+	dir := filepath.Join(t.TempDir(), "run")
+	res := scenarios.Run(context.Background(), sc, scenarios.Options{Dir: dir})
+	if res.Exit != scenarios.ExitNotRun {
+		t.Fatalf("exit %d, want %d", res.Exit, scenarios.ExitNotRun)
+	}
+	if res.Err == nil || !strings.Contains(res.Err.Error(), "target guest ("+silent+") did not answer probe lost") {
+		t.Fatalf("error does not name the target and probe: %v", res.Err)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Fatal("a trigger fired at a target nobody could see")
+	}
+	if res.Run == nil || !res.Run.Partial || len(res.Run.Events) != 0 {
+		t.Fatalf("want a partial report with no events, got %+v", res.Run)
+	}
+}
+
+// A failed trigger is recorded, the probes run through settle, and the
+// verdict fails with the reason; a hung one is killed at its timeout.
+func TestRunFailedAndHungTriggers(t *testing.T) {
+	_, server, ok := inChild(t)
+	if !ok {
+		return
+	}
+	sc := load(t, fmt.Sprintf(`name: failing
+targets:
+  server: {address: %s}
+probes:
+  - {name: ping, kind: icmp, target: server, interval: 20ms, timeout: 200ms}
+baseline: 300ms
+settle: 500ms
+triggers:
+  - {name: broken, kind: exec, argv: [sh, -c, "echo going wrong; exit 7"]}
+  - {name: hung, kind: exec, at: 100ms, timeout: 300ms, argv: [sh, -c, "sleep 30"]}
+`, server))
+	dir := filepath.Join(t.TempDir(), "run")
+	start := time.Now()
+	res := scenarios.Run(context.Background(), sc, scenarios.Options{Dir: dir})
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if time.Since(start) > 20*time.Second {
+		t.Fatal("the hung trigger was not killed at its timeout")
+	}
+	if res.Exit != scenarios.ExitFail {
+		t.Fatalf("exit %d, want %d", res.Exit, scenarios.ExitFail)
+	}
+	evs := res.Run.Events
+	if len(evs) != 2 || evs[0].Status != triggers.StatusFailed || evs[0].ExitCode != 7 || evs[1].Status != triggers.StatusTimeout {
+		t.Fatalf("events: %+v", evs)
+	}
+	out, _ := os.ReadFile(filepath.Join(dir, evs[0].Output))
+	if !strings.Contains(string(out), "going wrong") {
+		t.Errorf("trigger output not kept: %q", out)
+	}
+	if !strings.Contains(strings.Join(res.Run.Verdict.Failures, "\n"), "broken") {
+		t.Errorf("verdict does not name the failed trigger: %v", res.Run.Verdict.Failures)
+	}
+	// Probes ran through settle after the last trigger ended.
+	last := res.Run.Probes[0]
+	if last.Sent == 0 || last.Lost != 0 {
+		t.Errorf("probe: sent %d lost %d", last.Sent, last.Lost)
+	}
+}
+
+// Interrupting a run cancels its triggers, stops the probes and leaves a
+// partial report with every sample taken.
+func TestRunInterrupted(t *testing.T) {
+	_, server, ok := inChild(t)
+	if !ok {
+		return
+	}
+	sc := load(t, fmt.Sprintf(`name: interrupted
+targets:
+  server: {address: %s}
+probes:
+  - {name: ping, kind: icmp, target: server, interval: 10ms, timeout: 200ms}
+baseline: 300ms
+triggers:
+  - {name: long, kind: exec, timeout: 1m, argv: [sleep, "60"]}
+`, server))
+	dir := filepath.Join(t.TempDir(), "run")
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(time.Second, cancel)
+	res := scenarios.Run(ctx, sc, scenarios.Options{Dir: dir})
+	if res.Exit != scenarios.ExitNotRun || res.Run == nil || !res.Run.Partial {
+		t.Fatalf("exit %d, run %+v", res.Exit, res.Run)
+	}
+	if ev := res.Run.Events; len(ev) != 1 || ev[0].Status != triggers.StatusCancel {
+		t.Fatalf("events: %+v", ev)
+	}
+	f, err := os.Open(filepath.Join(dir, reports.SamplesFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	all, err := reports.ReadAllSamples(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := res.Run.Probes[0]; len(all) != p.Sent || p.Sent < 50 {
+		t.Fatalf("samples on disk %d, probe sent %d", len(all), p.Sent)
+	}
+}
