@@ -4,6 +4,7 @@ import (
 	"image"
 	"image/color"
 	"testing"
+	"time"
 )
 
 func TestWriteTimelineHeatStrip(t *testing.T) {
@@ -75,4 +76,25 @@ func countColour(img image.Image, c color.Color) int {
 		}
 	}
 	return n
+}
+
+func TestWriteTimelineMixed(t *testing.T) {
+	run := fixtureRun()
+	// A probe whose RTTs span three decades gets a log axis; an open
+	// gap at the start; a group of 30 addresses becomes a heat strip.
+	slow := fixtureProbe("web", "tcp", "10.99.0.9:80", 50*time.Millisecond, 30*time.Second, 300*time.Microsecond, 9,
+		[2]time.Duration{0, 700 * time.Millisecond})
+	for i := range slow.Points {
+		if i%40 == 0 && !slow.Points[i].Lost {
+			slow.Points[i].RTT = 400 * time.Millisecond
+		}
+	}
+	run.Probes = append(run.Probes, slow)
+	run.Probes = append(run.Probes, heatRun(30).Probes...)
+	run.Partial, run.Reason = true, "interrupted (SIGINT)"
+	b, img := render(t, run)
+	saveExample(t, "mixed-example.png", b)
+	if img.Bounds().Dx() != plotWidth {
+		t.Errorf("width %d", img.Bounds().Dx())
+	}
 }
