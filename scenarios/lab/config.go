@@ -60,14 +60,14 @@ type Config struct {
 	Log io.Writer
 }
 
-var prefixRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.]{0,14}$`)
+var prefixRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,14}$`)
 
 func (c Config) withDefaults() (Config, error) {
 	if c.Prefix == "" {
 		c.Prefix = DefaultPrefix
 	}
 	if !prefixRE.MatchString(c.Prefix) {
-		return c, fmt.Errorf("lab: invalid prefix %q (letters, digits, '_' and '.', at most 15)", c.Prefix)
+		return c, fmt.Errorf("lab: invalid prefix %q (letters, digits, _ . -; at most 15)", c.Prefix)
 	}
 	if c.CacheDir == "" {
 		c.CacheDir = DefaultCacheDir
@@ -95,9 +95,9 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
-func (c Config) stateDir() string  { return filepath.Join(c.RunDir, c.Prefix) }
-func (c Config) hostsNS() string   { return c.Prefix + "-hosts" }
-func (c Config) clientNS() string  { return c.Prefix + "-client" }
+func (c Config) stateDir() string { return filepath.Join(c.RunDir, c.Prefix) }
+func (c Config) hostsNS() string  { return c.Prefix + "-hosts" }
+func (c Config) clientNS() string { return c.Prefix + "-client" }
 func (c Config) logf(format string, args ...any) {
 	fmt.Fprintf(c.Log, format+"\n", args...)
 }

@@ -76,12 +76,6 @@ func deleteNamespaces(names ...string) error {
 	return errors.Join(errs...)
 }
 
-// namespaceExists reports whether a named namespace is present.
-func namespaceExists(name string) bool {
-	_, err := os.Stat(filepath.Join("/run/netns", name))
-	return err == nil
-}
-
 // pingGuest sends one echo request from the client namespace.
 func pingGuest(ctx context.Context, clientNS, addr string) error {
 	out, err := exec.CommandContext(ctx, "ip", "netns", "exec", clientNS, "ping", "-n", "-c", "1", "-W", "1", addr).CombinedOutput()

@@ -31,7 +31,7 @@ type State struct {
 	// Active is the side whose QEMU runs the guest, as of the last lab
 	// command; query QMP (Status) for the live answer.
 	Active  string    `json:"active"`
-	Sides   [2]Side   `json:"sides"` // A, B
+	Sides   [2]Side   `json:"sides"`   // A, B
 	Created time.Time `json:"created"` // wall clock, a label only
 }
 
