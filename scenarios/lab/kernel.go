@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -39,7 +40,7 @@ func fetchKernel(ctx context.Context, cacheDir string, logf func(string, ...any)
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return nil, err
 	}
-	pkg, aptErr := currentKernelPackage(ctx)
+	pkg, aptErr := resolveKernelPackage(ctx, root)
 	if aptErr != nil {
 		cached, err := newestCachedKernel(root)
 		if err != nil {
@@ -56,6 +57,32 @@ func fetchKernel(ctx context.Context, cacheDir string, logf func(string, ...any)
 		}
 	}
 	return openKernel(dir, pkg)
+}
+
+// aptLists is where apt keeps the package lists; its modification time
+// changes when apt-get update brings new ones.
+const aptLists = "/var/lib/apt/lists"
+
+// resolveKernelPackage names the current kernel package. apt-cache takes
+// seconds here, so the answer is remembered for as long as apt's package
+// lists stay the same.
+func resolveKernelPackage(ctx context.Context, root string) (string, error) {
+	memo := filepath.Join(root, "current")
+	st, err := os.Stat(aptLists)
+	if err != nil {
+		return currentKernelPackage(ctx)
+	}
+	stamp := strconv.FormatInt(st.ModTime().UnixNano(), 10)
+	if b, err := os.ReadFile(memo); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 && f[0] == stamp {
+			return f[1], nil
+		}
+	}
+	pkg, err := currentKernelPackage(ctx)
+	if err == nil {
+		_ = os.WriteFile(memo, []byte(stamp+" "+pkg+"\n"), 0o644) // only a shortcut
+	}
+	return pkg, err
 }
 
 // currentKernelPackage asks apt which versioned image the meta package
