@@ -188,6 +188,8 @@ func (d *yamlDecoder) structure(n *yaml.Node, v reflect.Value, path string, line
 		name, p := kv.key.Value, joinPath(path, kv.key.Value)
 		if i, ok := fields[name]; ok {
 			d.value(kv.val, v.Field(i), p, kv.key.Line)
+		} else if path == "" && strings.HasPrefix(name, "x-") {
+			// Extension keys at the top are ignored: a home for anchors.
 		} else if h, ok := extra[name]; ok {
 			d.lines[p] = kv.key.Line
 			h(kv.val, p, kv.key.Line)
