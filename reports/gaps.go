@@ -24,11 +24,6 @@ func good(pm *ProbeMeta, s *probes.Sample) bool {
 	return !s.Lost && (pm.Stall <= 0 || s.RTT <= pm.Stall)
 }
 
-// lateness is how late s left against its schedule; never negative.
-func lateness(s *probes.Sample) time.Duration {
-	return max(0, s.Sent-s.Scheduled)
-}
-
 // FindGaps returns the gaps of one probe at one address.
 //
 // samples are that probe's samples, meant to be sorted by Seq; FindGaps
@@ -39,9 +34,15 @@ func lateness(s *probes.Sample) time.Duration {
 // A sample is good when it was answered within the timeout and, if
 // pm.Stall is set, no slower than pm.Stall; a gap is a maximal run of bad
 // samples in Seq order. It runs from the Sent of the last good sample before
-// it to the Sent of the first good one after it; Bound is pm.Interval plus
-// the worst scheduling lateness among the samples bounding and inside it,
-// plus pm.Stall. A gap with no good sample before it starts at its first bad
+// it to the Sent of the first good one after it.
+//
+// Bound is what the samples cannot tell: the outage began between the last
+// good send and the first bad one, and ended between the last bad send and
+// the first good one, so it lies in [Duration − Bound, Duration] with Bound
+// the sum of those two spacings (plus pm.Stall). On schedule that is two
+// intervals; lateness or a skipped slot at an edge widens it by exactly
+// what it cost. One interval is not enough: an outage of 0.2 ms around a
+// send costs one lost sample and a gap of two intervals. A gap with no good sample before it starts at its first bad
 // sample, one with none after it ends at the last sample; both are Open.
 func FindGaps(pm ProbeMeta, samples []probes.Sample) []Gap {
 	if len(samples) == 0 {
@@ -68,14 +69,22 @@ func scanGaps(pm *ProbeMeta, v view, end time.Duration, session bool) (gaps []Ga
 		inGap    bool
 		lastGood = -1 // position of the last good sample
 		first    int  // position of the gap's first bad sample
-		worst    time.Duration
 		sess     int  // session of the sample opening the gap
 		broken   bool // the gap crosses a session change or loss
 	)
-	// A gap's Bound: the interval, the worst lateness, the stall threshold.
-	slack := max(0, pm.Interval) + max(0, pm.Stall)
-	closeGap := func(g Gap) {
-		g.Bound = slack + worst
+	// The outage began between the last good send and the first bad one,
+	// and ended between the last bad send and the first good one: those
+	// two spacings are the Bound. They hold the interval and any lateness
+	// or skipped slot at the edges. An edge the run did not see (an open
+	// gap) is charged one interval.
+	edge := func(from, to int) time.Duration {
+		if from < 0 || to >= n {
+			return max(0, pm.Interval)
+		}
+		return v.at(to).Sent - v.at(from).Sent
+	}
+	closeGap := func(g Gap, last int, next int) {
+		g.Bound = edge(lastGood, first) + edge(last, next) + max(0, pm.Stall)
 		gaps = append(gaps, g)
 		if session && !broken && g.Duration() > maxStall {
 			maxStall = g.Duration()
@@ -85,7 +94,6 @@ func scanGaps(pm *ProbeMeta, v view, end time.Duration, session bool) (gaps []Ga
 		s := v.at(i)
 		if good(pm, s) {
 			if inGap {
-				worst = max(worst, lateness(s))
 				broken = broken || s.Session != sess
 				g := Gap{End: s.Sent, Lost: i - first, FirstSeq: v.at(first).Seq, LastSeq: v.at(i - 1).Seq}
 				if lastGood >= 0 {
@@ -93,23 +101,21 @@ func scanGaps(pm *ProbeMeta, v view, end time.Duration, session bool) (gaps []Ga
 				} else {
 					g.Start, g.Open = v.at(first).Sent, true
 				}
-				closeGap(g)
+				closeGap(g, i-1, i)
 				inGap = false
 			}
 			lastGood = i
 			continue
 		}
 		if !inGap {
-			inGap, first, worst = true, i, 0
+			inGap, first = true, i
 			opener := s
 			if lastGood >= 0 {
 				opener = v.at(lastGood)
-				worst = lateness(opener)
 			}
 			sess = opener.Session
 			broken = sess <= 0 || sessionLost(opener)
 		}
-		worst = max(worst, lateness(s))
 		broken = broken || s.Session != sess || sessionLost(s)
 	}
 	if inGap {
@@ -120,7 +126,7 @@ func scanGaps(pm *ProbeMeta, v view, end time.Duration, session bool) (gaps []Ga
 		} else {
 			g.Start = v.at(first).Sent
 		}
-		closeGap(g)
+		closeGap(g, n-1, n)
 	}
 	return gaps, maxStall
 }

@@ -53,7 +53,7 @@ type Meta struct {
 type Gap struct {
 	Start    time.Duration // send time of the last good attempt before (or the first lost one, if open at the start)
 	End      time.Duration // send time of the first good attempt after (or the last attempt, if open at the end)
-	Bound    time.Duration // ± resolution: interval plus the scheduling lateness seen (plus stall threshold for session probes)
+	Bound    time.Duration // resolution: the outage lies in [Duration−Bound, Duration]; two intervals (one per edge) plus the scheduling lateness seen, plus the stall threshold for session probes
 	Lost     int           // attempts lost or stalled within
 	Open     bool          // the run started or ended inside the gap
 	FirstSeq uint64        // first bad attempt

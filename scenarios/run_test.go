@@ -132,8 +132,8 @@ triggers:
 		truth := truthOf(t, dir, ev)
 		got := g.Duration()
 		// The gap runs from the last good send before to the first good
-		// send after: at least the outage, at most one bound more. 2 ms of
-		// slack covers the reply in flight when the rule went in.
+		// send after: the outage lies in [measured − bound, measured]. 2 ms
+		// of slack covers a packet in flight when a rule went in or out.
 		if got < truth-2*time.Millisecond || got > truth+g.Bound+2*time.Millisecond {
 			t.Errorf("outage %d: truth %s, measured %s ±%s", i+1, truth, got, g.Bound)
 		}
