@@ -98,6 +98,7 @@ type SampleReader struct {
 	idx    [11]int // positions of the SamplesHeader names, -1 when absent
 	header bool
 	rows   int
+	err    error // sticky: a reader does not resynchronise after a bad row
 	names  interner
 }
 
@@ -110,6 +111,19 @@ func NewSampleReader(r io.Reader) *SampleReader {
 // A last line without its newline (a writer killed mid-row) is dropped, and
 // Truncated tells so afterwards. Any other malformed row is a *LineError.
 func (sr *SampleReader) Read() (probes.Sample, error) {
+	if sr.err != nil {
+		return probes.Sample{}, sr.err
+	}
+	s, err := sr.read()
+	if err != nil {
+		sr.err = err
+		return probes.Sample{}, err
+	}
+	sr.rows++
+	return s, nil
+}
+
+func (sr *SampleReader) read() (probes.Sample, error) {
 	if !sr.header {
 		cols, err := readHeader(sr.rr, sampleRequired)
 		if err != nil {
@@ -125,12 +139,7 @@ func (sr *SampleReader) Read() (probes.Sample, error) {
 	if err != nil {
 		return probes.Sample{}, err
 	}
-	s, err := sr.decode(fields)
-	if err != nil {
-		return probes.Sample{}, err
-	}
-	sr.rows++
-	return s, nil
+	return sr.decode(fields)
 }
 
 // Rows is the number of samples read so far.

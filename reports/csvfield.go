@@ -177,6 +177,7 @@ type LineError struct {
 	Err   error
 }
 
+// Error says where the row is and what is wrong with it.
 func (e *LineError) Error() string {
 	if e.Field != "" {
 		return fmt.Sprintf("line %d: %s: %v", e.Line, e.Field, e.Err)
@@ -184,6 +185,7 @@ func (e *LineError) Error() string {
 	return fmt.Sprintf("line %d: %v", e.Line, e.Err)
 }
 
+// Unwrap returns the underlying error.
 func (e *LineError) Unwrap() error { return e.Err }
 
 // fieldError reports a field that does not parse, quoting (a prefix of)
