@@ -206,7 +206,7 @@ func (c *checker) check(rootLine int, targets []rawTarget) {
 	for i := range s.Probes {
 		p := &s.Probes[i]
 		c.checkProbe(i, p)
-		if p.Interval > longest {
+		if p.Interval > longest && p.Interval <= maxProbeDuration {
 			longest, longestAt = p.Interval, fmt.Sprintf("probes[%d]", i)
 		}
 	}
@@ -327,14 +327,21 @@ func (c *checker) checkProbe(i int, p *ProbeSpec) {
 	intervalOK := c.duration(path, "interval", &p.Interval, DefaultInterval, minProbeDuration, maxProbeDuration)
 	def := defaultTimeout[p.Kind]
 	if p.Kind == "snmp" {
-		def = min(p.Interval*4/5, maxSNMPTimeout)
+		def = maxSNMPTimeout
+		if intervalOK {
+			def = min(p.Interval*4/5, maxSNMPTimeout)
+		}
 	}
 	timeoutOK := c.duration(path, "timeout", &p.Timeout, def, minProbeDuration, maxProbeDuration)
 	switch p.Kind {
 	case "icmp":
 		c.integer(path, "size", &p.Size, 0, 0, maxICMPSize)
 	case "tcp", "ssh":
-		if c.duration(path, "stall", &p.Stall, min(max(2*p.Interval, minStall), p.Timeout), minProbeDuration, maxProbeDuration) &&
+		def := max(2*p.Interval, minStall)
+		if timeoutOK {
+			def = min(def, p.Timeout)
+		}
+		if c.duration(path, "stall", &p.Stall, def, minProbeDuration, maxProbeDuration) &&
 			timeoutOK && p.Stall > p.Timeout {
 			c.fail(path, "stall", "%s is longer than the timeout (%s)", c.shown(path, "stall", p.Stall), fmtDuration(p.Timeout))
 		}
