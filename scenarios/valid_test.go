@@ -115,7 +115,7 @@ func TestDefaults(t *testing.T) {
 				URI: "tcp:127.0.0.1:4444", Poll: 20 * time.Millisecond},
 			{Name: "virsh3", Kind: "virsh", Timeout: time.Minute, Domain: "vm1", Destination: "qemu+ssh://hv2/system"},
 			{Name: "link4", Kind: "link", Timeout: time.Minute, Device: "eth0", Action: "down", Method: "ip"},
-			{Name: "wait5", Kind: "wait", Duration: 2 * time.Second},
+			{Name: "wait5", Kind: "wait", Duration: 2 * time.Second, Timeout: 2*time.Second + time.Minute},
 		},
 		Repeat: 1,
 		Hash:   hashOf(t, path),
@@ -160,7 +160,7 @@ func TestEveryKey(t *testing.T) {
 			{Name: "move", Kind: "virsh", Timeout: time.Minute, Domain: "vm1", Destination: "qemu+ssh://hv2/system", Flags: []string{"live", "p2p", "bandwidth=100"},
 				Host: "hv1.example.com", Port: 22, User: "admin", IdentityFile: id, PassphraseEnv: "KEY_PASS", PasswordEnv: "SSH_PASS", KnownHosts: kh},
 			{Name: "bounce", Kind: "link", Timeout: time.Minute, Device: "bond0.10", Action: "up", Method: "ifupdown", Host: "hv1", Port: 22, User: "root", InsecureIgnoreHostKey: true},
-			{Name: "pause", Kind: "wait", Duration: time.Minute},
+			{Name: "pause", Kind: "wait", Duration: time.Minute, Timeout: 2 * time.Minute},
 		},
 		Thresholds: map[string]scenarios.Threshold{
 			"icmp":    {MaxGap: 2 * time.Second, MaxLost: intp(5), MaxLossPct: floatp(0.5)},

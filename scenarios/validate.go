@@ -448,6 +448,9 @@ func (c *checker) checkTrigger(i int, t *TriggerSpec) {
 		} else {
 			c.duration(path, "duration", &t.Duration, 0, 1, maxPhase)
 		}
+		// A runner that puts every step under its timeout must not cut
+		// a wait short.
+		t.Timeout = t.Duration + DefaultTriggerTimeout
 	}
 }
 
