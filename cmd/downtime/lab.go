@@ -85,15 +85,21 @@ func cmdLab(args []string, stdout, stderr io.Writer) int {
 	if announce >= 0 {
 		cfg.AnnounceRounds = &announce
 	}
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintf(stderr, "downtime lab %s: %v\n", sub, err)
+		return scenarios.ExitBadInput
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var err error
 	switch sub {
 	case "up":
-		var st *lab.State
-		if st, err = lab.Up(ctx, cfg); err == nil {
-			printLab(stdout, &lab.Info{State: st, Running: st.Active})
+		if _, err = lab.Up(ctx, cfg); err == nil {
+			var info *lab.Info
+			if info, err = lab.Status(ctx, cfg); err == nil {
+				printLab(stdout, info)
+			}
 		}
 	case "down":
 		err = lab.Down(cfg)
@@ -134,11 +140,7 @@ func printLab(w io.Writer, info *lab.Info) {
 	}
 	fmt.Fprintf(tw, "ssh\troot, key %s, known_hosts %s\n", st.Key, st.KnownHosts)
 	for _, s := range st.Sides {
-		state := info.RunStates[s.Name]
-		if state == "" && s.Name == info.Running {
-			state = "running"
-		}
-		fmt.Fprintf(tw, "side %s\tqmp %s, migrate to it: %s, pid %d, %s\n", s.Name, s.QMP, s.MigrateURI(), s.PID, orDash(state))
+		fmt.Fprintf(tw, "side %s\tqmp %s, migrate to it: %s, pid %d, %s\n", s.Name, s.QMP, s.MigrateURI(), s.PID, orDash(info.RunStates[s.Name]))
 	}
 	fmt.Fprintf(tw, "guest runs on\t%s\n", orDash(info.Running))
 	_ = tw.Flush()

@@ -101,3 +101,9 @@ func (c Config) clientNS() string { return c.Prefix + "-client" }
 func (c Config) logf(format string, args ...any) {
 	fmt.Fprintf(c.Log, format+"\n", args...)
 }
+
+// Validate reports a Config that no lab command would accept.
+func (c Config) Validate() error {
+	_, err := c.withDefaults()
+	return err
+}

@@ -145,8 +145,26 @@ func downloadKernel(ctx context.Context, root, pkg, dir string) error {
 	if err := os.WriteFile(filepath.Join(x, ".complete"), nil, 0o644); err != nil {
 		return err
 	}
-	_ = os.RemoveAll(dir) // an incomplete leftover
-	if err := os.Rename(x, dir); err != nil {
+	return installDir(x, dir)
+}
+
+// installDir renames the complete tree x to dir. Rename never replaces a
+// non-empty directory, so a concurrent lab up that got there first wins
+// and its tree stays intact; an incomplete leftover is moved aside first.
+func installDir(x, dir string) error {
+	err := os.Rename(x, dir)
+	if err == nil {
+		return nil
+	}
+	if _, serr := os.Stat(filepath.Join(dir, ".complete")); serr == nil {
+		return nil // someone else installed it
+	}
+	aside := filepath.Join(filepath.Dir(x), "leftover")
+	if rerr := os.Rename(dir, aside); rerr == nil {
+		_ = os.RemoveAll(aside)
+		err = os.Rename(x, dir)
+	}
+	if err != nil {
 		return fmt.Errorf("install kernel into cache: %w", err)
 	}
 	return nil
