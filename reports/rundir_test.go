@@ -75,8 +75,14 @@ func TestLoadDirFinished(t *testing.T) {
 	if !run.Partial || !strings.Contains(run.Reason, SummaryFile) {
 		t.Errorf("without summary.json: partial %v, reason %q", run.Partial, run.Reason)
 	}
-	// The runner's end: analyse and write the reports.
-	run.Partial, run.Reason = false, ""
+	// The runner's end: analyse the files it just closed, write the reports.
+	run, err = AnalyzeDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Partial {
+		t.Errorf("AnalyzeDir of a finished run: partial, %q", run.Reason)
+	}
 	if err := WriteReports(dir, run); err != nil {
 		t.Fatal(err)
 	}
@@ -141,6 +147,13 @@ func TestLoadDirKilled(t *testing.T) {
 	}
 	if !run.Partial {
 		t.Fatal("killed run is not partial")
+	}
+	fresh, err := AnalyzeDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !fresh.Partial || strings.Contains(fresh.Reason, SummaryFile) {
+		t.Errorf("AnalyzeDir of a killed run: partial %v, reason %q", fresh.Partial, fresh.Reason)
 	}
 	for _, want := range []string{SummaryFile, "migrate was still running", SamplesFile + " ends inside a row"} {
 		if !strings.Contains(run.Reason, want) {
