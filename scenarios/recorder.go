@@ -93,7 +93,11 @@ func (r *recorder) Close() error {
 	return r.err
 }
 
-// liveStats keeps the figures of the progress display, per probe instance.
+// liveStats keeps the figures of the progress display and its log lines,
+// per probe instance. Samples arrive out of order (a lost one only after
+// its timeout), so the live view goes by answers: a probe is "in a gap"
+// while no answer newer than its last one has come for a few intervals.
+// This is for the display only; the report's gaps come from the file.
 type liveStats struct {
 	mu    sync.Mutex
 	order []string
@@ -103,29 +107,31 @@ type liveStats struct {
 
 type liveProbe struct {
 	Name, Address string
+	Interval      time.Duration
 	Sent, Lost    int
 	LastRTT       time.Duration
-	// Current run of lost samples, in arrival order: an approximation
-	// for the display only; the report's gaps come from the file.
-	GapSince time.Duration
-	InGap    bool
-	Answered bool // at least one answer so far
-	BaseOK   bool // answered during the baseline
+	Answered      bool          // at least one answer so far
+	lastSeq       uint64        // newest answered attempt
+	lastSent      time.Duration // and when it was sent
+	InGap         bool          // silent for longer than silence()
 }
 
 func newLiveStats() *liveStats { return &liveStats{by: map[string]*liveProbe{}} }
 
 func liveKey(probe, addr string) string { return probe + "\x00" + addr }
 
-func (l *liveStats) register(probe, addr string) {
+func (l *liveStats) register(probe, addr string, interval time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	k := liveKey(probe, addr)
 	if _, ok := l.by[k]; !ok {
 		l.order = append(l.order, k)
-		l.by[k] = &liveProbe{Name: probe, Address: addr}
+		l.by[k] = &liveProbe{Name: probe, Address: addr, Interval: interval}
 	}
 }
+
+// silence is how long without a newer answer counts as a gap on screen.
+func (p *liveProbe) silence() time.Duration { return max(3*p.Interval, 100*time.Millisecond) }
 
 func (l *liveStats) add(s probes.Sample) {
 	l.mu.Lock()
@@ -137,16 +143,31 @@ func (l *liveStats) add(s probes.Sample) {
 	p.Sent++
 	if s.Lost {
 		p.Lost++
-		if !p.InGap && p.Answered {
-			p.InGap, p.GapSince = true, s.Sent
-			l.notes = append(l.notes, fmt.Sprintf("%s %s: no answer since %.3f s (%s)", s.Probe, s.Address, s.Sent.Seconds(), s.Err))
-		}
 		return
 	}
-	if p.InGap {
-		l.notes = append(l.notes, fmt.Sprintf("%s %s: answering again at %.3f s, after about %.3f s", s.Probe, s.Address, s.Sent.Seconds(), (s.Sent-p.GapSince).Seconds()))
+	p.LastRTT = s.RTT
+	if p.Answered && s.Seq <= p.lastSeq {
+		return // an old attempt answered late: no news about now
 	}
-	p.LastRTT, p.InGap, p.Answered = s.RTT, false, true
+	if p.InGap {
+		l.notes = append(l.notes, fmt.Sprintf("%s %s: answering again (sent at %.3f s), after about %.3f s without an answer",
+			s.Probe, s.Address, s.Sent.Seconds(), (s.Sent-p.lastSent).Seconds()))
+		p.InGap = false
+	}
+	p.Answered, p.lastSeq, p.lastSent = true, s.Seq, s.Sent
+}
+
+// tick flags the probes that have gone silent by now.
+func (l *liveStats) tick(now time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, k := range l.order {
+		p := l.by[k]
+		if p.Answered && !p.InGap && now-p.lastSent > p.silence() {
+			p.InGap = true
+			l.notes = append(l.notes, fmt.Sprintf("%s %s: no answer since the attempt sent at %.3f s", p.Name, p.Address, p.lastSent.Seconds()))
+		}
+	}
 }
 
 // takeNotes returns and clears the pending gap transitions.
@@ -156,15 +177,6 @@ func (l *liveStats) takeNotes() []string {
 	n := l.notes
 	l.notes = nil
 	return n
-}
-
-// markBaseline records which probes have answered so far.
-func (l *liveStats) markBaseline() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, p := range l.by {
-		p.BaseOK = p.Answered
-	}
 }
 
 func (l *liveStats) snapshot() []liveProbe {

@@ -203,7 +203,7 @@ func (r *runner) instances() ([]instance, error) {
 				return nil, fmt.Errorf("probe %s (%s): %w", spec.Name, addr, err)
 			}
 			out = append(out, instance{spec: spec, meta: metas[i], probe: p})
-			r.live.register(spec.Name, addr)
+			r.live.register(spec.Name, addr, spec.Interval)
 			i++
 		}
 	}
@@ -365,6 +365,7 @@ func (r *runner) startProgress() chan struct{} {
 				return
 			case <-tick.C:
 			}
+			r.live.tick(r.clock.Now())
 			r.flushNotes()
 			if r.opt.Progress != nil {
 				r.opt.Progress(r.progress())
@@ -388,7 +389,7 @@ func (r *runner) progress() Progress {
 	for _, lp := range r.live.snapshot() {
 		pp := ProbeProgress{Name: lp.Name, Address: lp.Address, Sent: lp.Sent, Lost: lp.Lost, LastRTT: lp.LastRTT}
 		if lp.InGap {
-			pp.GapFor = p.Elapsed - lp.GapSince
+			pp.GapFor = p.Elapsed - lp.lastSent
 		}
 		p.Probes = append(p.Probes, pp)
 	}

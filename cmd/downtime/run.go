@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+	"golang.org/x/term"
+
+	"github.com/downtime-lab/downtime/scenarios"
+)
+
+// cmdRun carries out a scenario.
+func cmdRun(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("o", "", "run directory (default runs/NAME-YYYYmmdd-HHMMSS)")
+	quiet := fs.Bool("q", false, "no live display; log lines only")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: downtime run [-o DIR] [-q] FILE")
+		fs.PrintDefaults()
+	}
+	// Flags may follow the file, as in "run FILE -o DIR".
+	if err := parseInterspersed(fs, args); err != nil {
+		return scenarios.ExitBadInput
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return scenarios.ExitBadInput
+	}
+	sc, err := scenarios.Load(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return scenarios.ExitBadInput
+	}
+	dir := *out
+	if dir == "" {
+		dir = filepath.Join("runs", safeName(sc.Name)+"-"+time.Now().Format("20060102-150405"))
+	}
+	if sc.Netns != "" {
+		in, err := inNetns(sc.Netns)
+		if err != nil {
+			fmt.Fprintf(stderr, "downtime: scenario wants the probes in network namespace %q: %v (is the lab up? try: downtime lab up)\n", sc.Netns, err)
+			return scenarios.ExitNotRun
+		}
+		if !in {
+			return reexecIn(sc.Netns, dir, args, stdout, stderr)
+		}
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(signals)
+	go func() {
+		s := <-signals
+		fmt.Fprintf(stderr, "\ndowntime: %s: stopping; writing a partial report (again to quit at once)\n", s)
+		cancel()
+		<-signals
+		// Every row already written is a whole line: the file stays valid.
+		fmt.Fprintln(stderr, "downtime: quitting at once; samples.csv holds every sample taken; rebuild the reports with: downtime report", dir)
+		os.Exit(scenarios.ExitNotRun)
+	}()
+
+	disp := newDisplay(stderr, !*quiet && isTerminal(stderr))
+	opt := scenarios.Options{
+		Dir: dir, Log: disp, Version: toolVersion(),
+		Warn: func(s string) { disp.Warn(s) },
+	}
+	if disp.live {
+		opt.Progress = disp.Update
+	}
+	fmt.Fprintf(stderr, "downtime %s: running %s (%s) into %s\n", toolVersion(), sc.Name, sc.File, dir)
+	res := scenarios.Run(ctx, sc, opt)
+	disp.Close()
+	if res.Run != nil {
+		printSummary(stdout, res.Run, dir)
+	}
+	if res.Err != nil {
+		fmt.Fprintf(stderr, "downtime: the run was not carried out: %v\n", res.Err)
+	}
+	return res.Exit
+}
+
+// parseInterspersed parses flags that may come before or after the
+// positional arguments.
+func parseInterspersed(fs *flag.FlagSet, args []string) error {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	return fs.Parse(pos)
+}
+
+var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+func safeName(s string) string { return unsafeChars.ReplaceAllString(s, "_") }
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// inNetns reports whether this process already lives in the named network
+// namespace, by comparing namespace inodes.
+func inNetns(name string) (bool, error) {
+	var want, have unix.Stat_t
+	if err := unix.Stat(filepath.Join("/run/netns", name), &want); err != nil {
+		return false, err
+	}
+	if err := unix.Stat("/proc/self/ns/net", &have); err != nil {
+		return false, err
+	}
+	return want.Dev == have.Dev && want.Ino == have.Ino, nil
+}
+
+// reexecIn runs this same command inside the namespace: sockets belong to
+// the namespace of the thread that opens them, so the whole process must
+// live there, not just a goroutine.
+func reexecIn(ns, dir string, args []string, stdout, stderr io.Writer) int {
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintln(stderr, "downtime:", err)
+		return scenarios.ExitNotRun
+	}
+	abs, _ := filepath.Abs(dir)
+	argv := append([]string{"netns", "exec", ns, self, "run", "-o", abs}, args...)
+	cmd := exec.Command("ip", argv...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, stdout, stderr
+	// The child gets the signals of the terminal itself; we just wait.
+	signal.Ignore(os.Interrupt, syscall.SIGTERM)
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "downtime: entering namespace %s: %v\n", ns, err)
+		return scenarios.ExitNotRun
+	}
+	return 0
+}
