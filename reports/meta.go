@@ -27,6 +27,9 @@ type thresholdJSON struct {
 	Threshold
 	MaxGapMS   float64 `json:"max_gap_ms,omitempty"`
 	MaxStallMS float64 `json:"max_stall_ms,omitempty"`
+
+	MaxTimeToFailoverAddressMS float64 `json:"max_time_to_failover_address_ms,omitempty"`
+	MaxHypervisorDowntimeMS    float64 `json:"max_hypervisor_downtime_ms,omitempty"`
 }
 
 // WriteMeta writes m as meta.json content, indented for people.
@@ -39,7 +42,8 @@ func WriteMeta(w io.Writer, m Meta) error {
 	if m.Thresholds != nil {
 		mj.Thresholds = make(map[string]thresholdJSON, len(m.Thresholds))
 		for name, t := range m.Thresholds {
-			mj.Thresholds[name] = thresholdJSON{Threshold: t, MaxGapMS: msFloat(t.MaxGap), MaxStallMS: msFloat(t.MaxStall)}
+			mj.Thresholds[name] = thresholdJSON{Threshold: t, MaxGapMS: msFloat(t.MaxGap), MaxStallMS: msFloat(t.MaxStall),
+				MaxTimeToFailoverAddressMS: msFloat(t.MaxTimeToFailoverAddress), MaxHypervisorDowntimeMS: msFloat(t.MaxHypervisorDowntime)}
 		}
 	}
 	enc := json.NewEncoder(w)
@@ -66,6 +70,8 @@ func ReadMeta(r io.Reader) (Meta, error) {
 		for name, t := range mj.Thresholds {
 			th := t.Threshold
 			th.MaxGap, th.MaxStall = msDuration(t.MaxGapMS), msDuration(t.MaxStallMS)
+			th.MaxTimeToFailoverAddress = msDuration(t.MaxTimeToFailoverAddressMS)
+			th.MaxHypervisorDowntime = msDuration(t.MaxHypervisorDowntimeMS)
 			m.Thresholds[name] = th
 		}
 	}

@@ -33,6 +33,12 @@ type Threshold struct {
 	MaxLossPct *float64      `json:"max_loss_pct,omitempty"`
 	MaxStall   time.Duration `json:"-"`
 	Survive    bool          `json:"survive,omitempty"`
+	// MaxTimeToFailoverAddress limits the time from the start of the first
+	// trigger until the failover address first answers (see Checks).
+	MaxTimeToFailoverAddress time.Duration `json:"-"`
+	// MaxHypervisorDowntime limits the downtime every event's hypervisor
+	// reports.
+	MaxHypervisorDowntime time.Duration `json:"-"`
 }
 
 // Meta is what a run directory knows about its run before the first sample:

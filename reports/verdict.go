@@ -14,76 +14,200 @@ import (
 // in words a reviewer understands.
 //
 // A probe's limits are Thresholds[its name], else Thresholds[its kind]; a
-// probe with neither is not judged. It fails when its longest gap (an open
-// one included) is over max_gap, its lost attempts over max_lost or
-// max_loss_pct, its longest stall of a live session over max_stall, when
-// survive is set and its session did not survive (session kinds only), and
-// when it has limits but no samples. A trigger that failed or timed out
-// fails the run too: its failure is measured, but not passed over.
+// probe with neither is not judged. Checks lists what is judged and how;
+// a trigger that failed or timed out fails the run too: its failure is
+// measured, but not passed over.
 func Evaluate(run *Run) Verdict {
 	if run == nil {
 		return Verdict{Failures: []string{"no run to evaluate"}}
 	}
 	failures := []string{}
 	for _, ev := range run.Events {
-		if msg := triggerFailure(ev); msg != "" {
+		if msg := TriggerFailure(ev); msg != "" {
 			failures = append(failures, msg)
 		}
+	}
+	for _, c := range Checks(run) {
+		if c.Failure != "" {
+			failures = append(failures, c.Failure)
+		}
+	}
+	return Verdict{Pass: len(failures) == 0, Failures: failures}
+}
+
+// Check is one limit applied to one probe result: a test case of the run.
+type Check struct {
+	Probe   string // probe name
+	Address string // the result's address
+	Label   string // how failures name the result: the name, plus the address within a group
+	Kind    string // which limit: max_gap, max_lost, ..., or "samples" for a probe that sent nothing
+	Limit   string // the limit as a reviewer reads it: "max_gap <= 2 s"
+	Failure string // why it failed, as in Verdict.Failures; "" when it passed
+}
+
+// Checks lists every limit of run.Meta.Thresholds applied to run's
+// probes, in probe order and, per probe, in the order max_gap, max_lost,
+// max_loss_pct, max_stall, survive, max_time_to_failover_address,
+// max_hypervisor_downtime.
+//
+// A result fails max_gap when its longest gap (an open one included) is
+// longer, max_lost or max_loss_pct when it lost more attempts, max_stall
+// when the longest stall of a live session is longer, and survive when its
+// session did not survive (session kinds only; others are not judged).
+//
+// max_time_to_failover_address is judged once per probe name: the time
+// from the start of the first trigger (wait steps aside; the run start
+// when there is none) to the earliest FailoverFirstAnswer of the name's
+// results, 0 when it answered before. It fails when that is longer, or
+// when the failover address never answered.
+//
+// max_hypervisor_downtime fails for every event whose hypervisor reported
+// a longer downtime; events without hypervisor figures are not judged.
+//
+// A result with limits but no samples has the single check "samples",
+// which fails.
+func Checks(run *Run) []Check {
+	if run == nil {
+		return nil
 	}
 	names := make(map[string]int, len(run.Probes))
 	for _, pr := range run.Probes {
 		names[pr.Name]++
 	}
+	var out []Check
+	failoverDone := map[string]bool{}
 	for i := range run.Probes {
 		pr := &run.Probes[i]
-		t, ok := run.Meta.Thresholds[pr.Name]
+		t, ok := ThresholdOf(run.Meta, pr.ProbeMeta)
 		if !ok {
-			if t, ok = run.Meta.Thresholds[pr.Kind]; !ok {
-				continue
-			}
+			continue
 		}
 		label := pr.Name
 		if names[pr.Name] > 1 {
 			label += " " + pr.Address // one result per member of a group
 		}
-		failures = append(failures, probeFailures(label, pr, t, run.Events)...)
-	}
-	return Verdict{Pass: len(failures) == 0, Failures: failures}
-}
-
-// probeFailures lists how pr breaks t.
-func probeFailures(label string, pr *ProbeResult, t Threshold, events []triggers.Event) []string {
-	if pr.Sent == 0 {
-		return []string{label + ": no samples"}
-	}
-	var out []string
-	if t.MaxGap > 0 && pr.MaxGap > t.MaxGap {
-		g := longest(pr.Gaps, pr.MaxGap)
-		open := ""
-		if g.Open {
-			open = " (open)"
+		cs := probeChecks(label, pr, t, run, !failoverDone[pr.Name])
+		failoverDone[pr.Name] = true
+		for j := range cs {
+			cs[j].Probe, cs[j].Address, cs[j].Label = pr.Name, pr.Address, label
 		}
-		out = append(out, fmt.Sprintf("%s: max gap %s%s > %s %s",
-			label, FormatSeconds(g.Duration()), open, formatLimit(t.MaxGap), GapTrigger(events, g)))
-	}
-	if t.MaxLost != nil && pr.Lost > *t.MaxLost {
-		out = append(out, fmt.Sprintf("%s: lost %d > %d", label, pr.Lost, *t.MaxLost))
-	}
-	if t.MaxLossPct != nil {
-		if pct := 100 * float64(pr.Lost) / float64(pr.Sent); pct > *t.MaxLossPct {
-			out = append(out, fmt.Sprintf("%s: loss %.2f%% > %s%%",
-				label, pct, strconv.FormatFloat(*t.MaxLossPct, 'f', -1, 64)))
-		}
-	}
-	if t.MaxStall > 0 && pr.MaxStall > t.MaxStall {
-		g := longest(pr.Gaps, pr.MaxStall)
-		out = append(out, fmt.Sprintf("%s: max stall %s > %s %s",
-			label, FormatSeconds(pr.MaxStall), formatLimit(t.MaxStall), GapTrigger(events, g)))
-	}
-	if t.Survive && isSessionKind(pr.Kind) && !pr.Survived {
-		out = append(out, fmt.Sprintf("%s: session did not survive (%s)", label, survival(pr, events)))
+		out = append(out, cs...)
 	}
 	return out
+}
+
+// ThresholdOf returns the limits of probe pm: Thresholds[its name], else
+// Thresholds[its kind], and whether there are any.
+func ThresholdOf(m Meta, pm ProbeMeta) (Threshold, bool) {
+	if t, ok := m.Thresholds[pm.Name]; ok {
+		return t, true
+	}
+	t, ok := m.Thresholds[pm.Kind]
+	return t, ok
+}
+
+// probeChecks applies t to pr. withFailover says whether the failover
+// limit is judged here (on the first result of the name).
+func probeChecks(label string, pr *ProbeResult, t Threshold, run *Run, withFailover bool) []Check {
+	if pr.Sent == 0 {
+		return []Check{{Kind: "samples", Limit: "samples > 0", Failure: label + ": no samples"}}
+	}
+	events := run.Events
+	var out []Check
+	add := func(kind, limit, failure string) {
+		out = append(out, Check{Kind: kind, Limit: kind + " <= " + limit, Failure: failure})
+	}
+	if t.MaxGap > 0 {
+		var msg string
+		if pr.MaxGap > t.MaxGap {
+			g := longest(pr.Gaps, pr.MaxGap)
+			open := ""
+			if g.Open {
+				open = " (open)"
+			}
+			msg = fmt.Sprintf("%s: max gap %s%s > %s %s",
+				label, FormatSeconds(g.Duration()), open, formatLimit(t.MaxGap), GapTrigger(events, g))
+		}
+		add("max_gap", formatLimit(t.MaxGap), msg)
+	}
+	if t.MaxLost != nil {
+		var msg string
+		if pr.Lost > *t.MaxLost {
+			msg = fmt.Sprintf("%s: lost %d > %d", label, pr.Lost, *t.MaxLost)
+		}
+		add("max_lost", strconv.Itoa(*t.MaxLost), msg)
+	}
+	if t.MaxLossPct != nil {
+		var msg string
+		limit := strconv.FormatFloat(*t.MaxLossPct, 'f', -1, 64) + "%"
+		if pct := 100 * float64(pr.Lost) / float64(pr.Sent); pct > *t.MaxLossPct {
+			msg = fmt.Sprintf("%s: loss %.2f%% > %s", label, pct, limit)
+		}
+		add("max_loss_pct", limit, msg)
+	}
+	if t.MaxStall > 0 {
+		var msg string
+		if pr.MaxStall > t.MaxStall {
+			g := longest(pr.Gaps, pr.MaxStall)
+			msg = fmt.Sprintf("%s: max stall %s > %s %s",
+				label, FormatSeconds(pr.MaxStall), formatLimit(t.MaxStall), GapTrigger(events, g))
+		}
+		add("max_stall", formatLimit(t.MaxStall), msg)
+	}
+	if t.Survive && isSessionKind(pr.Kind) {
+		var msg string
+		if !pr.Survived {
+			msg = fmt.Sprintf("%s: session did not survive (%s)", label, survival(pr, events))
+		}
+		out = append(out, Check{Kind: "survive", Limit: "session survives", Failure: msg})
+	}
+	if t.MaxTimeToFailoverAddress > 0 && withFailover {
+		add("max_time_to_failover_address", formatLimit(t.MaxTimeToFailoverAddress),
+			failoverFailure(pr.Name, run, t.MaxTimeToFailoverAddress))
+	}
+	if t.MaxHypervisorDowntime > 0 {
+		var msgs []string
+		for _, ev := range events {
+			h := ev.Hypervisor
+			if h == nil || msDuration(h.DowntimeMS) <= t.MaxHypervisorDowntime {
+				continue
+			}
+			msgs = append(msgs, fmt.Sprintf("%s: hypervisor downtime %s > %s during trigger %s",
+				label, formatMS(h.DowntimeMS), formatLimit(t.MaxHypervisorDowntime), eventName(ev)))
+		}
+		if len(msgs) == 0 {
+			msgs = []string{""}
+		}
+		for _, m := range msgs {
+			add("max_hypervisor_downtime", formatLimit(t.MaxHypervisorDowntime), m)
+		}
+	}
+	return out
+}
+
+// failoverFailure judges the time until probe name's failover address
+// first answered, or returns "".
+func failoverFailure(name string, run *Run, limit time.Duration) string {
+	first := time.Duration(-1)
+	for _, pr := range run.Probes {
+		if pr.Name == name && pr.FailoverFirstAnswer >= 0 && (first < 0 || pr.FailoverFirstAnswer < first) {
+			first = pr.FailoverFirstAnswer
+		}
+	}
+	from, since := time.Duration(0), "the run start"
+	for _, ev := range run.Events {
+		if ev.Kind != "wait" {
+			from, since = ev.Start, "the start of trigger "+eventName(ev)
+			break
+		}
+	}
+	if first < 0 {
+		return fmt.Sprintf("%s: failover address never answered (limit %s after %s)", name, formatLimit(limit), since)
+	}
+	if took := max(first-from, 0); took > limit {
+		return fmt.Sprintf("%s: failover address answered %s after %s > %s", name, FormatSeconds(took), since, formatLimit(limit))
+	}
+	return ""
 }
 
 // survival says why pr's session did not survive.
@@ -119,8 +243,8 @@ func longest(gaps []Gap, d time.Duration) Gap {
 	return Gap{}
 }
 
-// triggerFailure describes a trigger that failed or timed out, or returns "".
-func triggerFailure(ev triggers.Event) string {
+// TriggerFailure describes a trigger that failed or timed out, or returns "".
+func TriggerFailure(ev triggers.Event) string {
 	name := eventName(ev)
 	detail := strings.TrimSpace(ev.Error)
 	switch ev.Status {
