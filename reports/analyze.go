@@ -166,7 +166,23 @@ func analyzeProbe(pm ProbeMeta, v view, end time.Duration, rtts *[]float64) Prob
 	if pm.Kind == "snmp" {
 		r.RebootDetected = rebooted(v)
 	}
+	r.Points = points(v)
 	return r
+}
+
+// maxPlotPoints bounds the points a timeline lane keeps per probe; every
+// lost point is kept besides.
+const maxPlotPoints = 4000
+
+// points lists the attempts for the timeline, thinned to what a lane can
+// show.
+func points(v view) []Point {
+	pts := make([]Point, v.len())
+	for i := range pts {
+		s := v.at(i)
+		pts[i] = Point{Sent: s.Sent, RTT: s.RTT, Lost: s.Lost}
+	}
+	return Decimate(pts, maxPlotPoints)
 }
 
 // inferInterval estimates a probe's interval from its schedule, for samples
