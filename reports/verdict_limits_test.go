@@ -59,7 +59,9 @@ func TestChecks(t *testing.T) {
 		{"max_loss_pct by kind, passing", map[string]Threshold{"icmp": {MaxLossPct: floatp(1)}}, []ProbeResult{ping(nil)}, events,
 			[]c{{"max_loss_pct", "max_loss_pct <= 1%", ""}}},
 		{"survive by name", map[string]Threshold{"ssh": {Survive: true}},
-			[]ProbeResult{ssh(func(p *ProbeResult) { p.Survived, p.Sessions, p.Resets = false, 2, []Reset{{At: 11 * s, Reconnect: 2 * s}} })}, events,
+			[]ProbeResult{ssh(func(p *ProbeResult) {
+				p.Survived, p.Sessions, p.Resets = false, 2, []Reset{{At: 11 * s, Reconnect: 2 * s}}
+			})}, events,
 			[]c{{"survive", "session survives", "ssh: session did not survive (reset at 11.00 s, reconnected after 2.00 s, during trigger migrate)"}}},
 		{"survive by kind, passing; not judged for icmp", map[string]Threshold{"ssh": {Survive: true}, "icmp": {Survive: true}},
 			[]ProbeResult{ssh(nil), ping(nil)}, events,
