@@ -122,8 +122,10 @@ func (p *ICMP) String() string {
 // goroutines (one call at a time). When ctx is done it stops sending and
 // waits until every attempt already sent is answered or timed out, keeping
 // the socket open for them. A request the ticker sends after that instant
-// is not part of the run: it is neither numbered nor emitted. Run returns
-// an error only if the first pinger could not even open its socket.
+// is not part of the run: it is neither numbered nor emitted. After the
+// last attempt resolves, pro-bing may take up to ~100 ms more to notice
+// the stop (its receive loop polls with a growing read deadline). Run
+// returns an error only if the first pinger could not open its socket.
 func (p *ICMP) Run(ctx context.Context, emit Emit) error {
 	if emit == nil {
 		return errors.New("icmp: nil emit")

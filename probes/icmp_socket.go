@@ -73,11 +73,11 @@ func trySocket(ip netip.Addr, privileged bool) error {
 func chooseSocket(ip netip.Addr, want *bool) (privileged bool, err error) {
 	if want != nil {
 		if err := trySocket(ip, *want); err != nil {
-			kind := "unprivileged ping socket"
+			kind := "an unprivileged ping socket"
 			if *want {
-				kind = "raw socket"
+				kind = "a raw socket"
 			}
-			return false, fmt.Errorf("icmp: cannot open a %s: %v (%s); %s", kind, err, pingRange(), fixPing)
+			return false, fmt.Errorf("icmp: cannot open %s: %v (%s); %s", kind, err, pingRange(), fixPing)
 		}
 		return *want, nil
 	}

@@ -1,6 +1,7 @@
 package probes
 
 import (
+	"math"
 	"sync"
 	"time"
 )
@@ -55,10 +56,14 @@ type ledger struct {
 }
 
 func newLedger(tmpl Sample, timeout, interval time.Duration) *ledger {
+	reuse := int64(math.MaxInt64)
+	if interval < math.MaxInt64>>15 {
+		reuse = int64(interval) << 15 // half of 65536 intervals
+	}
 	return &ledger{
 		tmpl:    tmpl,
 		timeout: timeout,
-		reuse:   int64(interval) * (1 << 16) / 2,
+		reuse:   reuse,
 		ring:    make([]flight, 64),
 		byKey:   make(map[echoKey]uint64, 64),
 		drained: make(chan struct{}),
