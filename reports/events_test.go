@@ -120,3 +120,36 @@ func TestMetaRoundTrip(t *testing.T) {
 		t.Error("ReadMeta accepted a bad meta.json")
 	}
 }
+
+// TestMetaKeepsEveryDuration guards against a duration field added to
+// ProbeMeta or Threshold (json:"-") that meta.json would silently drop.
+func TestMetaKeepsEveryDuration(t *testing.T) {
+	var pm ProbeMeta
+	var th Threshold
+	n := 0
+	for _, v := range []reflect.Value{reflect.ValueOf(&pm).Elem(), reflect.ValueOf(&th).Elem()} {
+		for i := range v.NumField() {
+			if f := v.Field(i); f.Type() == reflect.TypeFor[time.Duration]() {
+				n++
+				f.SetInt(int64(n) * int64(time.Millisecond))
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if err := WriteMeta(&buf, Meta{Probes: []ProbeMeta{pm}, Thresholds: map[string]Threshold{"p": th}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadMeta(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Probes[0], pm) || !reflect.DeepEqual(got.Thresholds["p"], th) {
+		t.Errorf("durations lost in meta.json:\n got %+v %+v\nwant %+v %+v", got.Probes[0], got.Thresholds["p"], pm, th)
+	}
+}
+
+func TestReadMetaRejectsGarbage(t *testing.T) {
+	if _, err := ReadMeta(strings.NewReader(`{"probes": 3}`)); err == nil {
+		t.Error("ReadMeta accepted a bad meta.json")
+	}
+}
