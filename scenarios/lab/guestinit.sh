@@ -24,6 +24,8 @@ echo 0 >/proc/sys/net/ipv6/conf/default/accept_dad
 echo 0 >/proc/sys/net/ipv6/conf/all/accept_dad
 
 while read -r m; do
+	# Without a bond, no bond0 should appear in the guest.
+	[ "$m" = bonding ] && [ "$BOND" != 1 ] && continue
 	insmod "/lib/modules/$m.ko" || echo "dtlab: insmod $m failed"
 done </etc/dtlab/modules
 

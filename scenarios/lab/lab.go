@@ -34,6 +34,9 @@ func Up(ctx context.Context, cfg Config) (*State, error) {
 	if os.Geteuid() != 0 {
 		return nil, errors.New("lab: needs root (network namespaces, taps)")
 	}
+	if _, err := LoadState(cfg); err == nil {
+		cfg.logf("lab: taking the earlier lab %s down first", cfg.Prefix)
+	}
 	if err := Down(cfg); err != nil {
 		return nil, fmt.Errorf("lab: clear leftovers: %w", err)
 	}
