@@ -317,36 +317,68 @@ func (l rttLine) Plot(c draw.Canvas, p *plot.Plot) {
 // would be; a loss breaks the band.
 func (l rttLine) envelope(c draw.Canvas, xf func(float64) vg.Length, y func(Point) vg.Length) {
 	left := snap(c.Min.X)
-	col, lo, hi := -1, vg.Length(0), vg.Length(0)
-	prev, plo, phi := -2, vg.Length(0), vg.Length(0) // last column drawn
-	emit := func() {
-		if col < 0 {
-			return
-		}
-		a, b := lo, hi
-		if prev == col-1 { // join to the previous column
-			a, b = min(a, phi), max(b, plo)
-		}
-		fillRect(c, colRTT, left+vg.Length(col)*px, a, left+vg.Length(col+1)*px, max(b, a+px))
-		prev, plo, phi = col, lo, hi
-		col = -1
+	type span struct {
+		col    int
+		lo, hi vg.Length
 	}
+	var run []span // adjacent columns not broken by a loss
+	fill := func() {
+		// Every fill costs the rasteriser time in proportion to the
+		// image height, so columns go in polygons of up to 32 columns
+		// (short ones: its cost also grows with a path's length).
+		const piece = 32
+		for i := 0; i < len(run); i += piece {
+			part := run[i:min(i+piece, len(run))]
+			poly := make([]vg.Point, 0, 4*len(part))
+			for _, s := range part {
+				x := left + vg.Length(s.col)*px
+				poly = append(poly, vg.Point{X: x, Y: s.hi}, vg.Point{X: x + px, Y: s.hi})
+			}
+			for k := len(part) - 1; k >= 0; k-- {
+				x := left + vg.Length(part[k].col)*px
+				poly = append(poly, vg.Point{X: x + px, Y: part[k].lo}, vg.Point{X: x, Y: part[k].lo})
+			}
+			c.FillPolygon(colRTT, poly)
+		}
+		run = run[:0]
+	}
+	add := func(s span) {
+		if n := len(run); n > 0 && run[n-1].col != s.col-1 {
+			fill()
+		}
+		if n := len(run); n > 0 { // join to the previous column
+			p := run[n-1]
+			s.lo, s.hi = min(s.lo, p.hi), max(s.hi, p.lo)
+		}
+		s.hi = max(s.hi, s.lo+px) // a flat stretch stays a line, not nothing
+		run = append(run, s)
+	}
+	cur := span{col: -1}
 	for _, pt := range l.pts {
 		if pt.Lost {
-			emit()
-			prev = -2
+			if cur.col >= 0 {
+				add(cur)
+			}
+			fill()
+			cur.col = -1
 			continue
 		}
 		j := int(math.Floor(float64((xf(seconds(pt.Sent)) - left) / px)))
 		v := y(pt)
-		if j != col {
-			emit()
-			col, lo, hi = j, v, v
-			continue
+		switch {
+		case j == cur.col:
+			cur.lo, cur.hi = min(cur.lo, v), max(cur.hi, v)
+		default:
+			if cur.col >= 0 {
+				add(cur)
+			}
+			cur = span{col: j, lo: v, hi: v}
 		}
-		lo, hi = min(lo, v), max(hi, v)
 	}
-	emit()
+	if cur.col >= 0 {
+		add(cur)
+	}
+	fill()
 }
 
 // lostMarks puts a red cross in the loss row for each lost attempt, one per
