@@ -21,7 +21,8 @@ import (
 // Per probe, Sent counts distinct Seqs, Received the answered ones (slow
 // answers and stalls included), Lost the rest; RTT stats cover the answered
 // ones. Session results are filled for kinds ssh and tcp, RebootDetected for
-// snmp. FailoverFirstAnswer is −1: failover addresses are not analysed yet.
+// snmp. The result of a failover address is folded into its primary's
+// (see mergeFailover); FailoverFirstAnswer is −1 where there is none.
 //
 // A gap still open at the end of a probe's samples runs to the run's last
 // known time: the latest Sent of any sample of the run.
@@ -45,6 +46,7 @@ func Analyze(meta Meta, samples []probes.Sample, events []triggers.Event) *Run {
 		}
 		results[i] = analyzeProbe(m.pm, view{s: samples, idx: idx}, end, &rtts)
 	}
+	mergeFailover(results)
 	run := &Run{Meta: meta, Probes: results, Events: events}
 	run.Verdict = Evaluate(run)
 	return run
@@ -167,6 +169,9 @@ func analyzeProbe(pm ProbeMeta, v view, end time.Duration, rtts *[]float64) Prob
 		r.RebootDetected = rebooted(v)
 	}
 	r.Points = points(v)
+	if pm.FailoverFor != "" {
+		r.FailoverFirstAnswer = firstGood(&pm, v)
+	}
 	return r
 }
 

@@ -24,6 +24,10 @@ type ProbeMeta struct {
 	// Stall: an answer slower than this counts as a stall (session probes);
 	// 0 means only lost attempts break the service.
 	Stall time.Duration `json:"-"`
+	// FailoverFor, on the probe of a target's failover_address, names the
+	// primary address it stands in for: the analysis folds its answers
+	// into the primary's result (a gap ends when either address answers).
+	FailoverFor string `json:"failover_for,omitempty"`
 }
 
 // Threshold is the limits one probe must stay within. Zero values are unset.
@@ -86,8 +90,11 @@ type ProbeResult struct {
 	// snmp: the agent's uptime went backwards, so the guest rebooted.
 	RebootDetected bool
 	// failover_address: run time of the first answer from the failover
-	// address; negative when it never answered.
+	// address; negative when it never answered (or there is none).
 	FailoverFirstAnswer time.Duration
+	// FailoverAddress is the target's failover address folded into this
+	// result, if any.
+	FailoverAddress string
 	// Points are the attempts in Seq order, answered and lost, for the
 	// timeline plot; Analyze fills them, possibly thinned by Decimate
 	// (every lost attempt kept, the slowest answer per bucket kept).

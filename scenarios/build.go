@@ -17,6 +17,9 @@ type instance struct {
 	spec  ProbeSpec
 	meta  reports.ProbeMeta
 	probe probes.Probe
+	// late instances probe a failover address: they start with the first
+	// trigger, since the address is not expected to answer before.
+	late bool
 }
 
 // metaOf describes every probe instance of the scenario, one per probe and
@@ -34,8 +37,23 @@ func metaOf(sc *Scenario) []reports.ProbeMeta {
 				Interval: p.Interval, Timeout: p.Timeout, Stall: p.Stall,
 			})
 		}
+		if t.FailoverAddress != "" && len(t.Members) == 1 {
+			out = append(out, reports.ProbeMeta{
+				Name: p.Name, Kind: p.Kind, Target: p.Target, Address: t.FailoverAddress,
+				Interval: p.Interval, Timeout: p.Timeout, Stall: p.Stall, FailoverFor: t.Members[0],
+			})
+		}
 	}
 	return out
+}
+
+func (sc *Scenario) probe(name string) ProbeSpec {
+	for _, p := range sc.Probes {
+		if p.Name == name {
+			return p
+		}
+	}
+	return ProbeSpec{}
 }
 
 func (sc *Scenario) target(name string) *Target {
@@ -121,7 +139,21 @@ func sshConfig(host string, port int, user, identity, passphraseEnv, passwordEnv
 func buildTrigger(spec TriggerSpec, env []string) (triggers.Trigger, error) {
 	switch spec.Kind {
 	case "exec":
-		return &triggers.Exec{Argv: spec.Argv, Env: env}, nil
+		argv := spec.Argv
+		// "downtime" in a scenario means this very binary, wherever it
+		// was started from (the lab's standby step uses it).
+		if len(argv) > 0 && argv[0] == "downtime" {
+			if self, err := os.Executable(); err == nil {
+				argv = append([]string{self}, argv[1:]...)
+			}
+		}
+		return &triggers.Exec{Argv: argv, Env: env}, nil
+	case "qmp":
+		cfg := triggers.QMPConfig{Socket: spec.Socket, Action: spec.Action, URI: spec.URI, Netdev: spec.Netdev, Poll: spec.Poll}
+		if spec.Up != nil {
+			cfg.Up = *spec.Up
+		}
+		return triggers.NewQMP(cfg), nil
 	case "wait":
 		return &triggers.Wait{Duration: spec.Duration}, nil
 	default:

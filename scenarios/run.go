@@ -85,6 +85,9 @@ type runner struct {
 	evMu   sync.Mutex
 	events *reports.EventWriter
 	phase  string
+	// startLate starts the failover-address probes, once, with the first
+	// trigger.
+	startLate func()
 }
 
 func (r *runner) logf(format string, args ...any) {
@@ -121,15 +124,26 @@ func (r *runner) run(parent context.Context) Result {
 		return res
 	}
 	var wg sync.WaitGroup
-	for _, in := range insts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := in.probe.Run(probeCtx, rec.Emit); err != nil && probeCtx.Err() == nil {
-				abort(fmt.Errorf("probe %s could not run against %s (%s): %w", in.meta.Name, in.meta.Target, in.meta.Address, err))
+	start := func(late bool) {
+		for _, in := range insts {
+			if in.late != late {
+				continue
 			}
-		}()
+			r.live.register(in.meta.Name, in.meta.Address, in.meta.Interval)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := in.probe.Run(probeCtx, rec.Emit); err != nil && probeCtx.Err() == nil {
+					abort(fmt.Errorf("probe %s could not run against %s (%s): %w", in.meta.Name, in.meta.Target, in.meta.Address, err))
+				}
+			}()
+		}
 	}
+	start(false)
+	r.startLate = sync.OnceFunc(func() {
+		r.logf("probing the failover addresses too")
+		start(true)
+	})
 	progressDone := r.startProgress()
 
 	r.setPhase("baseline")
@@ -189,23 +203,14 @@ func (r *runner) run(parent context.Context) Result {
 
 // instances builds every probe instance. Errors here are setup failures.
 func (r *runner) instances() ([]instance, error) {
-	metas := metaOf(r.sc)
 	var out []instance
-	i := 0
-	for _, spec := range r.sc.Probes {
-		t := r.sc.target(spec.Target)
-		if t == nil {
-			return nil, fmt.Errorf("probe %s: no target %q", spec.Name, spec.Target)
+	for _, m := range metaOf(r.sc) {
+		spec := r.sc.probe(m.Name)
+		p, err := buildProbe(spec, m.Address, r.clock, r.opt.Warn)
+		if err != nil {
+			return nil, fmt.Errorf("probe %s (%s): %w", m.Name, m.Address, err)
 		}
-		for _, addr := range t.Members {
-			p, err := buildProbe(spec, addr, r.clock, r.opt.Warn)
-			if err != nil {
-				return nil, fmt.Errorf("probe %s (%s): %w", spec.Name, addr, err)
-			}
-			out = append(out, instance{spec: spec, meta: metas[i], probe: p})
-			r.live.register(spec.Name, addr, spec.Interval)
-			i++
-		}
+		out = append(out, instance{spec: spec, meta: m, probe: p, late: m.FailoverFor != ""})
 	}
 	return out, nil
 }
@@ -260,6 +265,7 @@ func (r *runner) timeline(ctx context.Context) {
 		if !r.sleepUntil(ctx, t0+spec.At) {
 			break
 		}
+		r.startLate()
 		running.Add(1)
 		go func() {
 			defer running.Done()
