@@ -141,7 +141,12 @@ func (r *runner) run(parent context.Context) Result {
 	}
 	start(false)
 	r.startLate = sync.OnceFunc(func() {
-		r.logf("probing the failover addresses too")
+		for _, in := range insts {
+			if in.late {
+				r.logf("probing the failover addresses too")
+				break
+			}
+		}
 		start(true)
 	})
 	progressDone := r.startProgress()
