@@ -13,7 +13,8 @@ const GapsHeader = "probe,target,address,start_ms,end_ms,duration_ms,bound_ms,lo
 // probe kind (survived for icmp, say) are empty.
 const SummaryHeader = "probe,kind,target,address,interval_ms,timeout_ms,sent,received,lost,loss_pct,gaps," +
 	"max_gap_ms,max_gap_bound_ms,rtt_min_ms,rtt_p50_ms,rtt_p95_ms,rtt_max_ms," +
-	"sessions,survived,resets,max_stall_ms,reboot_detected"
+	"sessions,survived,resets,max_stall_ms,reboot_detected," +
+	"failover_address,failover_first_answer_ms,failover_for"
 
 // WriteGapsCSV writes every gap of run as gaps.csv content, probe by probe.
 func WriteGapsCSV(w io.Writer, run *Run) error {
@@ -83,6 +84,14 @@ func WriteSummaryCSV(w io.Writer, run *Run) error {
 		if p.Kind == "snmp" {
 			b = appendBool(b, p.RebootDetected)
 		}
+		b = append(b, ',')
+		b = appendField(b, p.FailoverAddress)
+		b = append(b, ',')
+		if p.FailoverAddress != "" {
+			b = appendMS(b, max(p.FailoverFirstAnswer, -time.Millisecond)) // -1: never answered
+		}
+		b = append(b, ',')
+		b = appendField(b, p.FailoverFor)
 		b = append(b, '\n')
 	}
 	_, err := w.Write(b)

@@ -79,7 +79,15 @@ func goldenRun() *Run {
 				Gaps: []Gap{
 					{Start: 5010 * time.Millisecond, End: 5090 * time.Millisecond, Bound: 10*time.Millisecond + 200*time.Microsecond, Lost: 7, FirstSeq: 501, LastSeq: 507},
 				},
-				RTT: RTTStats{Min: 250 * time.Microsecond, Median: 310 * time.Microsecond, P95: 1200 * time.Microsecond, Max: 121 * time.Millisecond},
+				RTT:             RTTStats{Min: 250 * time.Microsecond, Median: 310 * time.Microsecond, P95: 1200 * time.Microsecond, Max: 121 * time.Millisecond},
+				FailoverAddress: "10.0.0.3", FailoverFirstAnswer: 5070 * time.Millisecond,
+			},
+			{
+				ProbeMeta: ProbeMeta{Name: "ping", Kind: "icmp", Target: "web", Address: "10.0.0.3", Interval: 10 * time.Millisecond, Timeout: 500 * time.Millisecond, FailoverFor: "10.0.0.2"},
+				Sent:      1000, Received: 493, Lost: 507, MaxGap: 5070 * time.Millisecond,
+				Gaps:                []Gap{{Start: 0, End: 5070 * time.Millisecond, Bound: 10 * time.Millisecond, Lost: 507, Open: true, FirstSeq: 0, LastSeq: 506}},
+				RTT:                 RTTStats{Min: 250 * time.Microsecond, Median: 300 * time.Microsecond, P95: 900 * time.Microsecond, Max: 2 * time.Millisecond},
+				FailoverFirstAnswer: 5070 * time.Millisecond,
 			},
 			{
 				ProbeMeta: ProbeMeta{Name: "ssh", Kind: "ssh", Target: "web", Address: "10.0.0.2:22", Interval: 200 * time.Millisecond, Timeout: time.Second, Stall: 500 * time.Millisecond},

@@ -82,8 +82,15 @@ func mdProbes(b *strings.Builder, run *Run) {
 		if len(p.Gaps) > 0 {
 			maxGap = FormatSeconds(p.MaxGap) + " ± " + FormatSeconds(maxGapBound(p))
 		}
+		addr := p.Address
+		switch {
+		case p.FailoverAddress != "":
+			addr += " (or failover " + p.FailoverAddress + ")"
+		case p.FailoverFor != "":
+			addr += " (failover for " + p.FailoverFor + ")"
+		}
 		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %d | %d | %s %% | %s | %s | %s | %s |\n",
-			mdText(p.Name), mdText(p.Kind), mdText(p.Target), mdText(p.Address), exactSeconds(p.Interval),
+			mdText(p.Name), mdText(p.Kind), mdText(p.Target), mdText(addr), exactSeconds(p.Interval),
 			p.Sent, p.Lost, strconv.FormatFloat(lossPct(p), 'f', 2, 64), maxGap, session,
 			rttMS(p, p.RTT.Median), rttMS(p, p.RTT.P95))
 	}
@@ -188,6 +195,18 @@ func mdNotes(b *strings.Builder, run *Run) {
 		b.WriteString(" (" + strings.Join(intervals, ", ") + ")")
 	}
 	b.WriteString("; each gap shows its own bound. The outage lies between duration − bound and duration.\n")
+	for i := range run.Probes {
+		p := &run.Probes[i]
+		if p.FailoverAddress == "" {
+			continue
+		}
+		when := "never answered"
+		if p.FailoverFirstAnswer >= 0 {
+			when = "first answered at " + FormatSeconds(p.FailoverFirstAnswer)
+		}
+		fmt.Fprintf(b, "- Failover: %s's failover address %s %s; its gaps count only while neither address answered.\n",
+			mdText(p.Name), mdText(p.FailoverAddress), when)
+	}
 	if run.Meta.Lab != "" {
 		fmt.Fprintf(b, "- Lab: %s\n", mdText(run.Meta.Lab))
 	}

@@ -72,8 +72,6 @@ func ReadMeta(r io.Reader) (Meta, error) {
 			th.MaxGap, th.MaxStall = msDuration(t.MaxGapMS), msDuration(t.MaxStallMS)
 			th.MaxTimeToFailoverAddress = msDuration(t.MaxTimeToFailoverAddressMS)
 			th.MaxHypervisorDowntime = msDuration(t.MaxHypervisorDowntimeMS)
-			th.MaxTimeToFailoverAddress = msDuration(t.MaxTimeToFailoverAddressMS)
-			th.MaxHypervisorDowntime = msDuration(t.MaxHypervisorDowntimeMS)
 			m.Thresholds[name] = th
 		}
 	}

@@ -48,9 +48,15 @@ type ProbeSummary struct {
 	Resets        []ResetSummary `json:"resets"`
 	MaxStallMS    *float64       `json:"max_stall_ms,omitempty"`    // session probes only
 	Reboot        *bool          `json:"reboot_detected,omitempty"` // snmp only
+	// FailoverAddress is the target's failover address, folded into this
+	// result: a gap lasts only while neither address answers.
+	FailoverAddress string `json:"failover_address,omitempty"`
 	// FailoverFirstAnswerMS is when the failover address first answered;
 	// negative when it never did. Absent without a failover address.
 	FailoverFirstAnswerMS *float64 `json:"failover_first_answer_ms,omitempty"`
+	// FailoverFor marks the failover address's own result, kept for the
+	// record beside the primary address it stands in for.
+	FailoverFor string `json:"failover_for,omitempty"`
 }
 
 // RTTSummary is the round trips of the answered attempts.
@@ -163,9 +169,11 @@ func summarizeProbe(p *ProbeResult, events []triggers.Event) ProbeSummary {
 	if p.Kind == "snmp" {
 		ps.Reboot = ptrTo(p.RebootDetected)
 	}
-	if p.FailoverFirstAnswer != 0 {
-		ps.FailoverFirstAnswerMS = ptrTo(msFloat(p.FailoverFirstAnswer))
+	if p.FailoverAddress != "" {
+		ps.FailoverAddress = p.FailoverAddress
+		ps.FailoverFirstAnswerMS = ptrTo(msFloat(max(p.FailoverFirstAnswer, -time.Millisecond)))
 	}
+	ps.FailoverFor = p.FailoverFor
 	return ps
 }
 
@@ -221,6 +229,9 @@ func networkShares(e triggers.Event, run *Run) []NetworkShare {
 	shares := make([]NetworkShare, 0, len(run.Probes))
 	for i := range run.Probes {
 		p := &run.Probes[i]
+		if p.FailoverFor != "" {
+			continue // folded into its primary's result
+		}
 		ns := NetworkShare{Probe: p.Name, Address: p.Address}
 		var best *Gap
 		for j := range p.Gaps {

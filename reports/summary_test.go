@@ -34,7 +34,7 @@ func TestSummaryJSONGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Scenario != "migrate web" || len(s.Probes) != 3 || len(s.Events) != 2 || s.Verdict.Pass {
+	if s.Scenario != "migrate web" || len(s.Probes) != 4 || len(s.Events) != 2 || s.Verdict.Pass {
 		t.Fatalf("read back %+v", s)
 	}
 	mig := s.Events[0]
@@ -50,10 +50,16 @@ func TestSummaryJSONGolden(t *testing.T) {
 	if ps := s.Probes[0]; ps.Survived != nil || ps.MaxStallMS != nil || ps.Reboot != nil || ps.LossPct != 0.7 {
 		t.Errorf("icmp probe summary: %+v", ps)
 	}
-	if ps := s.Probes[1]; ps.Survived == nil || *ps.Survived || len(ps.Resets) != 1 {
+	if ps := s.Probes[0]; ps.FailoverAddress != "10.0.0.3" || ps.FailoverFirstAnswerMS == nil || *ps.FailoverFirstAnswerMS != 5070 {
+		t.Errorf("failover figures: %+v", ps)
+	}
+	if ps := s.Probes[1]; ps.FailoverFor != "10.0.0.2" || ps.FailoverFirstAnswerMS != nil {
+		t.Errorf("failover address's own result: %+v", ps)
+	}
+	if ps := s.Probes[2]; ps.Survived == nil || *ps.Survived || len(ps.Resets) != 1 {
 		t.Errorf("ssh probe summary: %+v", ps)
 	}
-	if ps := s.Probes[2]; ps.Reboot == nil || *ps.Reboot || ps.Gaps == nil {
+	if ps := s.Probes[3]; ps.Reboot == nil || *ps.Reboot || ps.Gaps == nil {
 		t.Errorf("snmp probe summary: %+v", ps)
 	}
 }
