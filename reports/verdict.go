@@ -55,14 +55,18 @@ type Check struct {
 // when the longest stall of a live session is longer, and survive when its
 // session did not survive (session kinds only; others are not judged).
 //
-// max_time_to_failover_address is judged once per probe name: the time
-// from the start of the first trigger (wait steps aside; the run start
-// when there is none) to the earliest FailoverFirstAnswer of the name's
-// results, 0 when it answered before. It fails when that is longer, or
-// when the failover address never answered.
+// max_time_to_failover_address is judged on a result with a failover
+// address folded in (see mergeFailover), and on any result whose limits
+// name it by its probe name: the time from the start of the first trigger
+// (wait steps aside; the run start when there is none) to its
+// FailoverFirstAnswer, 0 when it answered before. It fails when that is
+// longer, or when the failover address never answered.
 //
 // max_hypervisor_downtime fails for every event whose hypervisor reported
 // a longer downtime; events without hypervisor figures are not judged.
+//
+// The result of a failover address itself (FailoverFor set) is not
+// judged: its answers count in its primary's result.
 //
 // A result with limits but no samples has the single check "samples",
 // which fails.
@@ -72,22 +76,23 @@ func Checks(run *Run) []Check {
 	}
 	names := make(map[string]int, len(run.Probes))
 	for _, pr := range run.Probes {
-		names[pr.Name]++
+		if pr.FailoverFor == "" {
+			names[pr.Name]++
+		}
 	}
 	var out []Check
-	failoverDone := map[string]bool{}
 	for i := range run.Probes {
 		pr := &run.Probes[i]
 		t, ok := ThresholdOf(run.Meta, pr.ProbeMeta)
-		if !ok {
+		if !ok || pr.FailoverFor != "" {
 			continue
 		}
 		label := pr.Name
 		if names[pr.Name] > 1 {
 			label += " " + pr.Address // one result per member of a group
 		}
-		cs := probeChecks(label, pr, t, run, !failoverDone[pr.Name])
-		failoverDone[pr.Name] = true
+		_, byName := run.Meta.Thresholds[pr.Name]
+		cs := probeChecks(label, pr, t, run.Events, byName || pr.FailoverAddress != "")
 		for j := range cs {
 			cs[j].Probe, cs[j].Address, cs[j].Label = pr.Name, pr.Address, label
 		}
@@ -107,12 +112,11 @@ func ThresholdOf(m Meta, pm ProbeMeta) (Threshold, bool) {
 }
 
 // probeChecks applies t to pr. withFailover says whether the failover
-// limit is judged here (on the first result of the name).
-func probeChecks(label string, pr *ProbeResult, t Threshold, run *Run, withFailover bool) []Check {
+// limit applies to it.
+func probeChecks(label string, pr *ProbeResult, t Threshold, events []triggers.Event, withFailover bool) []Check {
 	if pr.Sent == 0 {
 		return []Check{{Kind: "samples", Limit: "samples > 0", Failure: label + ": no samples"}}
 	}
-	events := run.Events
 	var out []Check
 	add := func(kind, limit, failure string) {
 		out = append(out, Check{Kind: kind, Limit: kind + " <= " + limit, Failure: failure})
@@ -163,7 +167,7 @@ func probeChecks(label string, pr *ProbeResult, t Threshold, run *Run, withFailo
 	}
 	if t.MaxTimeToFailoverAddress > 0 && withFailover {
 		add("max_time_to_failover_address", formatLimit(t.MaxTimeToFailoverAddress),
-			failoverFailure(pr.Name, run, t.MaxTimeToFailoverAddress))
+			failoverFailure(label, pr.FailoverFirstAnswer, events, t.MaxTimeToFailoverAddress))
 	}
 	if t.MaxHypervisorDowntime > 0 {
 		var msgs []string
@@ -185,27 +189,21 @@ func probeChecks(label string, pr *ProbeResult, t Threshold, run *Run, withFailo
 	return out
 }
 
-// failoverFailure judges the time until probe name's failover address
-// first answered, or returns "".
-func failoverFailure(name string, run *Run, limit time.Duration) string {
-	first := time.Duration(-1)
-	for _, pr := range run.Probes {
-		if pr.Name == name && pr.FailoverFirstAnswer >= 0 && (first < 0 || pr.FailoverFirstAnswer < first) {
-			first = pr.FailoverFirstAnswer
-		}
-	}
+// failoverFailure judges the time until the failover address first
+// answered (at run time first, negative for never), or returns "".
+func failoverFailure(label string, first time.Duration, events []triggers.Event, limit time.Duration) string {
 	from, since := time.Duration(0), "the run start"
-	for _, ev := range run.Events {
+	for _, ev := range events {
 		if ev.Kind != "wait" {
 			from, since = ev.Start, "the start of trigger "+eventName(ev)
 			break
 		}
 	}
 	if first < 0 {
-		return fmt.Sprintf("%s: failover address never answered (limit %s after %s)", name, formatLimit(limit), since)
+		return fmt.Sprintf("%s: failover address never answered (limit %s after %s)", label, formatLimit(limit), since)
 	}
 	if took := max(first-from, 0); took > limit {
-		return fmt.Sprintf("%s: failover address answered %s after %s > %s", name, FormatSeconds(took), since, formatLimit(limit))
+		return fmt.Sprintf("%s: failover address answered %s after %s > %s", label, FormatSeconds(took), since, formatLimit(limit))
 	}
 	return ""
 }
