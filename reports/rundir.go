@@ -25,6 +25,8 @@ const (
 	SummaryCSVFile = "summary.csv"
 	ReportFile     = "report.md"
 	TimelineFile   = "timeline.png"
+	HTMLFile       = "report.html" // self-contained: the timeline embedded, no external resources
+	JUnitFile      = "junit.xml"
 )
 
 // LoadDir reads the recorded files of a run directory (meta.json,
@@ -153,10 +155,16 @@ func dedupeStrings(ss []string) []string {
 }
 
 // WriteReports writes the analysed files of run into dir: gaps.csv,
-// summary.json, summary.csv, report.md and timeline.png. Each file is
-// written to a temporary name and renamed, so a reader never sees half a
-// report. It tries every file and returns the first error.
+// summary.json, summary.csv, report.md, timeline.png, report.html and
+// junit.xml. Each file is written to a temporary name and renamed, so a
+// reader never sees half a report. It tries every file and returns the first error.
 func WriteReports(dir string, run *Run) error {
+	// Drawn once, for timeline.png and report.html.
+	var timeline bytes.Buffer
+	timelineErr := WriteTimeline(&timeline, run)
+	if timelineErr != nil {
+		timeline.Reset()
+	}
 	writers := []struct {
 		name  string
 		write func(io.Writer) error
@@ -164,7 +172,15 @@ func WriteReports(dir string, run *Run) error {
 		{GapsFile, func(w io.Writer) error { return WriteGapsCSV(w, run) }},
 		{SummaryCSVFile, func(w io.Writer) error { return WriteSummaryCSV(w, run) }},
 		{ReportFile, func(w io.Writer) error { return WriteMarkdown(w, run) }},
-		{TimelineFile, func(w io.Writer) error { return WriteTimeline(w, run) }},
+		{TimelineFile, func(w io.Writer) error {
+			if timelineErr != nil {
+				return timelineErr
+			}
+			_, err := w.Write(timeline.Bytes())
+			return err
+		}},
+		{HTMLFile, func(w io.Writer) error { return WriteHTML(w, run, timeline.Bytes()) }},
+		{JUnitFile, func(w io.Writer) error { return WriteJUnit(w, run) }},
 	}
 	var files []string // what the directory holds, for summary.json
 	for _, name := range []string{MetaFile, SamplesFile, EventsFile} {
