@@ -153,3 +153,32 @@ func TestReadMetaRejectsGarbage(t *testing.T) {
 		t.Error("ReadMeta accepted a bad meta.json")
 	}
 }
+
+func FuzzReadEvents(f *testing.F) {
+	var buf bytes.Buffer
+	ew, _ := NewEventWriter(&buf)
+	for _, e := range goldenRun().Events {
+		ew.Write(e)
+	}
+	f.Add(buf.Bytes())
+	f.Add([]byte(EventsHeader + "\nx,exec,1,,running,0,\"a\nb\",,,,,,,\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		events, err := ReadEvents(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		// What was read writes back and reads again the same.
+		var out bytes.Buffer
+		ew, _ := NewEventWriter(&out)
+		for _, e := range events {
+			ew.Write(e)
+		}
+		again, err := ReadEvents(&out)
+		if err != nil {
+			t.Fatalf("rewritten events do not read: %v", err)
+		}
+		if len(again) != len(events) {
+			t.Fatalf("%d events, then %d", len(events), len(again))
+		}
+	})
+}
