@@ -9,7 +9,7 @@ LDFLAGS   := -X main.version=$(VERSION)
 STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 FUZZTIME  ?= 10s
 
-.PHONY: all build deps test unit lint fuzz fuzz-short bench demo soak clean
+.PHONY: all build deps test-deps test unit lint fuzz fuzz-short bench demo soak clean
 
 all: build
 
@@ -20,9 +20,14 @@ build:
 deps:
 	bash scenarios/lab/install-deps.sh
 
+# The tests also open report.html in a real (headless) browser.
+test-deps: deps
+	@command -v chromium >/dev/null || { echo "apt-get install chromium"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+
 # The test command: lint, every test under the race detector (the network
 # and QEMU tests run as root), and a short run of every fuzz target.
-test: deps lint unit fuzz-short
+test: test-deps lint unit fuzz-short
 
 unit:
 	$(GO) test -race -count=1 -timeout 12m ./...
@@ -34,7 +39,7 @@ lint:
 	$(STATICCHECK) ./...
 
 # Each fuzz target for FUZZTIME (CI: a short run; `make fuzz FUZZTIME=5m` for more).
-FUZZ_TARGETS := ./scenarios:FuzzParse ./reports:FuzzReadSamples ./reports:FuzzReadSummary
+FUZZ_TARGETS := ./scenarios:FuzzParse ./reports:FuzzReadSamples ./reports:FuzzReadSummary ./reports:FuzzReadEvents
 fuzz-short:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 	  echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \

@@ -135,9 +135,29 @@ func sshConfig(host string, port int, user, identity, passphraseEnv, passwordEnv
 	return cfg
 }
 
+// remote is the SSH connection of a trigger that acts on a host, or nil
+// for one that acts here.
+func remote(spec TriggerSpec, warn func(string)) *sshdial.Config {
+	if spec.Host == "" {
+		return nil
+	}
+	cfg := sshConfig(spec.Host, spec.Port, spec.User, spec.IdentityFile, spec.PassphraseEnv, spec.PasswordEnv, spec.KnownHosts, spec.InsecureIgnoreHostKey, warn)
+	return &cfg
+}
+
 // buildTrigger makes the trigger of one timeline step.
-func buildTrigger(spec TriggerSpec, env []string) (triggers.Trigger, error) {
+func buildTrigger(spec TriggerSpec, env []string, warn func(string)) (triggers.Trigger, error) {
 	switch spec.Kind {
+	case "ssh":
+		return triggers.NewSSH(*remote(spec, warn), spec.Command, spec.Shell), nil
+	case "virsh":
+		return triggers.NewVirsh(triggers.VirshConfig{
+			Domain: spec.Domain, Destination: spec.Destination, Flags: spec.Flags, Remote: remote(spec, warn),
+		}), nil
+	case "link":
+		return triggers.NewLink(triggers.LinkConfig{
+			Device: spec.Device, Action: spec.Action, Method: spec.Method, Remote: remote(spec, warn),
+		}), nil
 	case "exec":
 		argv := spec.Argv
 		// "downtime" in a scenario means this very binary, wherever it

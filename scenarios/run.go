@@ -296,7 +296,7 @@ func (r *runner) fire(ctx context.Context, i int, spec TriggerSpec) {
 		return
 	}
 	defer out.Close()
-	trig, err := buildTrigger(spec, nil)
+	trig, err := buildTrigger(spec, nil, r.opt.Warn)
 	ev.Start = r.clock.Now()
 	r.recordEvent(ev)
 	r.logf("trigger %s (%s) started", spec.Name, spec.Kind)
