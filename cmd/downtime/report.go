@@ -36,6 +36,9 @@ func cmdReport(args []string, stdout, stderr io.Writer) int {
 	}
 	printSummary(stdout, run, dir)
 	switch {
+	case run.Partial:
+		// The reports are rebuilt, but the run itself was not carried out.
+		return scenarios.ExitNotRun
 	case run.Verdict.Pass:
 		return scenarios.ExitPass
 	default:

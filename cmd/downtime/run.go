@@ -145,11 +145,38 @@ func reexecIn(ns, dir string, args []string, stdout, stderr io.Writer) int {
 	argv := append([]string{"netns", "exec", ns, self, "run", "-o", abs}, args...)
 	cmd := exec.Command("ip", argv...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, stdout, stderr
-	// The child gets the signals of the terminal itself; we just wait.
-	signal.Ignore(os.Interrupt, syscall.SIGTERM)
-	err = cmd.Run()
+	// The child has a process group of its own, so that a signal reaches
+	// it once, forwarded from here, whether it was sent to this PID (kill,
+	// a supervisor) or to the terminal's foreground group (Ctrl-C): two
+	// would mean "quit at once". If this process dies, the child is told
+	// to stop and still writes its partial report.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(signals)
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(stderr, "downtime: entering namespace %s: %v\n", ns, err)
+		return scenarios.ExitNotRun
+	}
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case s := <-signals:
+				_ = cmd.Process.Signal(s)
+			case <-done:
+				return
+			}
+		}
+	}()
+	err = cmd.Wait()
+	close(done)
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			fmt.Fprintf(stderr, "downtime: the run (pid %d) was killed by %s; samples.csv holds the samples written until then; rebuild the reports with: downtime report %s\n", cmd.Process.Pid, ws.Signal(), abs)
+			return scenarios.ExitNotRun
+		}
 		return ee.ExitCode()
 	}
 	if err != nil {
