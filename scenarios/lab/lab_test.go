@@ -215,18 +215,27 @@ func migrate(t *testing.T, from, to *lab.Side, quit bool) *triggers.Hypervisor {
 	return h
 }
 
+// wantRunning waits (up to 10 s: a QEMU told to quit takes a moment to
+// go) until side runs the guest and the other side is in state other.
 func wantRunning(t *testing.T, cfg lab.Config, side string, other string) {
 	t.Helper()
-	info, err := lab.Status(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	o := "A"
 	if side == "A" {
 		o = "B"
 	}
-	if info.Running != side || info.RunStates[o] != other {
-		t.Fatalf("status: running %q, states %v; want %s running, %s %s", info.Running, info.RunStates, side, o, other)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		info, err := lab.Status(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Running == side && info.RunStates[o] == other {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status: running %q, states %v; want %s running, %s %s", info.Running, info.RunStates, side, o, other)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
