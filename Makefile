@@ -30,7 +30,7 @@ test-deps: deps
 test: test-deps lint unit fuzz-short
 
 unit:
-	$(GO) test -race -count=1 -timeout 12m ./...
+	$(GO) test -race -count=1 -p 1 -timeout 12m ./...
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: files above need formatting'; exit 1; }

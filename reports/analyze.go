@@ -47,7 +47,7 @@ func Analyze(meta Meta, samples []probes.Sample, events []triggers.Event) *Run {
 		results[i] = analyzeProbe(m.pm, view{s: samples, idx: idx}, end, &rtts)
 	}
 	mergeFailover(results)
-	run := &Run{Meta: meta, Probes: results, Events: events}
+	run := &Run{Meta: meta, Probes: results, Groups: Groups(results), Events: events}
 	run.Verdict = Evaluate(run)
 	return run
 }

@@ -26,6 +26,7 @@ func WriteMarkdown(w io.Writer, run *Run) error {
 
 	mdVerdict(&b, run)
 	mdProbes(&b, run)
+	mdGroups(&b, run)
 	mdGaps(&b, run)
 	mdEvents(&b, run)
 	mdNotes(&b, run)
@@ -190,11 +191,11 @@ func mdNotes(b *strings.Builder, run *Run) {
 			intervals = append(intervals, s)
 		}
 	}
-	b.WriteString("- Resolution: gaps are measured to ± one interval")
+	b.WriteString("- Resolution: each edge of a gap is known to within one probe interval")
 	if len(intervals) > 0 {
 		b.WriteString(" (" + strings.Join(intervals, ", ") + ")")
 	}
-	b.WriteString("; each gap shows its own bound. The outage lies between duration − bound and duration.\n")
+	b.WriteString(", so a gap's bound is about two intervals, more where a send was late. The outage lies between duration − bound and duration.\n")
 	for i := range run.Probes {
 		p := &run.Probes[i]
 		if p.FailoverAddress == "" {
@@ -262,4 +263,25 @@ func mdText(s string) string {
 // mdCode makes s safe inside a code span.
 func mdCode(s string) string {
 	return strings.NewReplacer("`", "'", "\n", " ", "\r", " ").Replace(s)
+}
+
+// mdGroups shows, for each group target, how the members' worst gaps are
+// distributed and which guests fared worst.
+func mdGroups(b *strings.Builder, run *Run) {
+	if len(run.Groups) == 0 {
+		return
+	}
+	b.WriteString("## Groups\n\n")
+	b.WriteString("| probe | target | members | max gap: min | p50 | p95 | max | worst guests |\n|---|---|--:|--:|--:|--:|--:|---|\n")
+	for _, g := range run.Groups {
+		var worst []string
+		for _, m := range g.Worst {
+			if m.MaxGap > 0 {
+				worst = append(worst, fmt.Sprintf("%s (%s)", m.Address, FormatSeconds(m.MaxGap)))
+			}
+		}
+		fmt.Fprintf(b, "| %s | %s | %d | %s | %s | %s | %s | %s |\n", mdText(g.Probe), mdText(g.Target), g.Members,
+			FormatSeconds(g.Min), FormatSeconds(g.P50), FormatSeconds(g.P95), FormatSeconds(g.Max), mdText(orDash(strings.Join(worst, ", "))))
+	}
+	b.WriteString("\n")
 }

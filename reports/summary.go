@@ -19,12 +19,38 @@ type Summary struct {
 	Partial  bool           `json:"partial"`
 	Reason   string         `json:"reason"`
 	Probes   []ProbeSummary `json:"probes"`
+	Groups   []GroupSummary `json:"groups,omitempty"`
 	Events   []EventSummary `json:"events"`
 	Verdict  Verdict        `json:"verdict"`
 	Tool     string         `json:"tool"`
 	Host     string         `json:"host"`
 	Lab      string         `json:"lab,omitempty"`
 	Files    []string       `json:"files,omitempty"` // what the run directory holds
+}
+
+// GroupSummary is one probe over a group target: the distribution of its
+// members' max gap, and the worst guests.
+type GroupSummary struct {
+	Probe    string          `json:"probe"`
+	Target   string          `json:"target"`
+	Members  int             `json:"members"`
+	MaxGapMS QuantileSummary `json:"max_gap_ms"`
+	Worst    []MemberSummary `json:"worst"`
+}
+
+// QuantileSummary is a distribution in four figures.
+type QuantileSummary struct {
+	Min float64 `json:"min"`
+	P50 float64 `json:"p50"`
+	P95 float64 `json:"p95"`
+	Max float64 `json:"max"`
+}
+
+// MemberSummary is one guest of a group.
+type MemberSummary struct {
+	Address  string  `json:"address"`
+	MaxGapMS float64 `json:"max_gap_ms"`
+	Lost     int     `json:"lost"`
 }
 
 // ProbeSummary is one probe result (one address of a probe).
@@ -138,6 +164,14 @@ func Summarize(run *Run, files []string) Summary {
 	}
 	for i, e := range run.Events {
 		s.Events[i] = summarizeEvent(e, run)
+	}
+	for _, g := range run.Groups {
+		gs := GroupSummary{Probe: g.Probe, Target: g.Target, Members: g.Members,
+			MaxGapMS: QuantileSummary{Min: msFloat(g.Min), P50: msFloat(g.P50), P95: msFloat(g.P95), Max: msFloat(g.Max)}}
+		for _, m := range g.Worst {
+			gs.Worst = append(gs.Worst, MemberSummary{Address: m.Address, MaxGapMS: msFloat(m.MaxGap), Lost: m.Lost})
+		}
+		s.Groups = append(s.Groups, gs)
 	}
 	return s
 }

@@ -130,6 +130,7 @@ type Verdict struct {
 type Run struct {
 	Meta    Meta
 	Probes  []ProbeResult
+	Groups  []GroupResult // probes of group targets, summed up per group
 	Events  []triggers.Event
 	Verdict Verdict
 	Partial bool   // interrupted, or rebuilt from a killed run

@@ -12,10 +12,11 @@ import (
 	"github.com/downtime-lab/downtime/scenarios/triggers"
 )
 
-// instance is one probe bound to one address of its target.
+// instance is one running probe: bound to one address of its target, or,
+// for ICMP to a group, to every member at once (one socket for all).
 type instance struct {
 	spec  ProbeSpec
-	meta  reports.ProbeMeta
+	metas []reports.ProbeMeta
 	probe probes.Probe
 	// late instances probe a failover address: they start with the first
 	// trigger, since the address is not expected to answer before.
@@ -75,6 +76,17 @@ func thresholdsOf(sc *Scenario) map[string]reports.Threshold {
 		}
 	}
 	return out
+}
+
+// groupICMP makes the ICMP probe of a whole group: one socket per address
+// family and one scheduler for every member, rather than a pinger (and a
+// raw socket that sees every ICMP packet of the host) per member.
+func groupICMP(spec ProbeSpec, metas []reports.ProbeMeta, clock probes.Clock) (probes.Probe, error) {
+	specs := make([]probes.Spec, len(metas))
+	for i, m := range metas {
+		specs[i] = probes.Spec{Name: m.Name, Target: m.Target, Address: m.Address, Interval: m.Interval, Timeout: m.Timeout, Clock: clock}
+	}
+	return probes.NewICMPGroup(specs, probes.ICMPConfig{Size: spec.Size})
 }
 
 // buildProbe makes the probe of one instance. Secrets are read from the

@@ -25,6 +25,9 @@ const (
 	ExitNotRun   = 3 // the run could not be carried out (or was interrupted)
 )
 
+// errInterrupted is why a run whose context was cancelled stopped.
+var errInterrupted = errors.New("interrupted")
+
 // Options tune a run.
 type Options struct {
 	Dir     string    // run directory; created, and must not hold an earlier run
@@ -84,6 +87,9 @@ type runner struct {
 	logMu  sync.Mutex
 	evMu   sync.Mutex
 	events *reports.EventWriter
+	// eventsF is the file under events, trimmed to whole rows if a
+	// write fails.
+	eventsF *rowFile
 	phase  string
 	// startLate starts the failover-address probes, once, with the first
 	// trigger.
@@ -114,7 +120,11 @@ func (r *runner) run(parent context.Context) Result {
 
 	samples := files.samples
 	rec := newRecorder(samples.Write, r.live, func(err error) {
-		abort(fmt.Errorf("writing %s: %w", reports.SamplesFile, err))
+		// The failed row may be partly on disk: keep the file whole rows.
+		if terr := files.samplesF.trim(); terr != nil {
+			err = errors.Join(err, terr)
+		}
+		abort(fmt.Errorf("writing %s: %w", reports.SamplesFile, bareErr(err)))
 	})
 
 	insts, err := r.instances()
@@ -129,12 +139,15 @@ func (r *runner) run(parent context.Context) Result {
 			if in.late != late {
 				continue
 			}
-			r.live.register(in.meta.Name, in.meta.Address, in.meta.Interval)
+			for _, m := range in.metas {
+				r.live.register(m.Name, m.Address, m.Interval)
+			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				if err := in.probe.Run(probeCtx, rec.Emit); err != nil && probeCtx.Err() == nil {
-					abort(fmt.Errorf("probe %s could not run against %s (%s): %w", in.meta.Name, in.meta.Target, in.meta.Address, err))
+					m := in.metas[0]
+					abort(fmt.Errorf("probe %s could not run against %s (%s): %w", m.Name, m.Target, m.Address, err))
 				}
 			}()
 		}
@@ -175,6 +188,9 @@ func (r *runner) run(parent context.Context) Result {
 	files.close()
 
 	cause := context.Cause(runCtx)
+	if errors.Is(cause, context.Canceled) && parent.Err() != nil {
+		cause = errInterrupted // not "context canceled"
+	}
 	if writeErr != nil && cause == nil {
 		cause = writeErr
 	}
@@ -186,9 +202,6 @@ func (r *runner) run(parent context.Context) Result {
 	if cause != nil {
 		run.Partial = true
 		run.Reason = cause.Error()
-		if errors.Is(cause, context.Canceled) && parent.Err() != nil {
-			run.Reason = "interrupted"
-		}
 	}
 	res.Run = run
 	if err := reports.WriteReports(r.opt.Dir, run); err != nil {
@@ -209,13 +222,42 @@ func (r *runner) run(parent context.Context) Result {
 // instances builds every probe instance. Errors here are setup failures.
 func (r *runner) instances() ([]instance, error) {
 	var out []instance
+	var group []reports.ProbeMeta // members of one ICMP probe to a group
+	flush := func() error {
+		if len(group) == 0 {
+			return nil
+		}
+		spec := r.sc.probe(group[0].Name)
+		p, err := groupICMP(spec, group, r.clock)
+		if err != nil {
+			return fmt.Errorf("probe %s (%d addresses of %s): %w", spec.Name, len(group), spec.Target, err)
+		}
+		out = append(out, instance{spec: spec, metas: group, probe: p})
+		group = nil
+		return nil
+	}
 	for _, m := range metaOf(r.sc) {
 		spec := r.sc.probe(m.Name)
+		if t := r.sc.target(spec.Target); spec.Kind == "icmp" && m.FailoverFor == "" && t != nil && len(t.Members) > 1 {
+			if len(group) > 0 && group[0].Name != m.Name {
+				if err := flush(); err != nil {
+					return nil, err
+				}
+			}
+			group = append(group, m)
+			continue
+		}
+		if err := flush(); err != nil {
+			return nil, err
+		}
 		p, err := buildProbe(spec, m.Address, r.clock, r.opt.Warn)
 		if err != nil {
 			return nil, fmt.Errorf("probe %s (%s): %w", m.Name, m.Address, err)
 		}
-		out = append(out, instance{spec: spec, meta: m, probe: p, late: m.FailoverFor != ""})
+		out = append(out, instance{spec: spec, metas: []reports.ProbeMeta{m}, probe: p, late: m.FailoverFor != ""})
+	}
+	if err := flush(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -226,7 +268,7 @@ func (r *runner) preflight(ctx context.Context, insts []instance, abort context.
 	// Answers still in flight get one timeout to arrive.
 	var grace time.Duration
 	for _, in := range insts {
-		grace = max(grace, in.meta.Timeout)
+		grace = max(grace, in.metas[0].Timeout)
 	}
 	deadline := r.clock.Now() + min(grace, 5*time.Second)
 	for {
@@ -244,8 +286,10 @@ func (r *runner) preflight(ctx context.Context, insts []instance, abort context.
 			p := silent[0]
 			target := ""
 			for _, in := range insts {
-				if in.meta.Name == p.Name && in.meta.Address == p.Address {
-					target = in.meta.Target
+				for _, m := range in.metas {
+					if m.Name == p.Name && m.Address == p.Address {
+						target = m.Target
+					}
 				}
 			}
 			abort(fmt.Errorf("target %s (%s) did not answer probe %s during the %s baseline (%d sent, %d lost); no trigger was fired (%d of %d probe instances silent)",
@@ -336,7 +380,8 @@ func (r *runner) recordEvent(ev triggers.Event) {
 	r.evMu.Lock()
 	defer r.evMu.Unlock()
 	if err := r.events.Write(ev); err != nil {
-		r.logf("WARNING: writing %s: %v", reports.EventsFile, err)
+		_ = r.eventsF.trim()
+		r.logf("WARNING: writing %s: %v", reports.EventsFile, bareErr(err))
 	}
 }
 

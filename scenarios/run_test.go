@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,7 +23,7 @@ import (
 // The injector is this test binary itself, run by an exec trigger: it
 // drops the server's traffic over netlink for a known time and prints the
 // ground truth, so the outage's length is known to the microsecond.
-const injectEnv = "DT_TEST_INJECT" // "ns|addr|duration"
+const injectEnv = "DT_TEST_INJECT" // "ns|addr[,addr...]|duration"
 
 func TestInjector(t *testing.T) {
 	spec := os.Getenv(injectEnv)
@@ -33,7 +35,11 @@ func TestInjector(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	start, end, err := netns.Outage(f[0], d, netip.MustParseAddr(f[1]))
+	var addrs []netip.Addr
+	for _, a := range strings.Split(f[1], ",") {
+		addrs = append(addrs, netip.MustParseAddr(a))
+	}
+	start, end, err := netns.Outage(f[0], d, addrs...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,4 +279,70 @@ triggers:
 	if p := res.Run.Probes[0]; len(all) != p.Sent || p.Sent < 50 {
 		t.Fatalf("samples on disk %d, probe sent %d", len(all), p.Sent)
 	}
+}
+
+// A group target: every member is probed (through one socket), an outage
+// of some members shows on exactly those, and the group is summed up.
+func TestRunGroupTarget(t *testing.T) {
+	ns, server, ok := inChild(t)
+	if !ok {
+		return
+	}
+	// 20 more addresses on the server, in the pair's /24.
+	base := netip.MustParseAddr(server).As4()
+	var addrs []string
+	for i := range 20 {
+		a := base
+		a[3] = byte(100 + i)
+		addr := netip.AddrFrom4(a).String()
+		addrs = append(addrs, addr)
+		if out, err := exec.Command("ip", "-n", ns, "addr", "add", addr+"/32", "dev", serverIf(t, ns)).CombinedOutput(); err != nil {
+			t.Fatalf("ip addr add: %v: %s", err, out)
+		}
+	}
+	cut := addrs[3:6]
+	sc := load(t, fmt.Sprintf(`name: group
+targets:
+  vms: {range: %s-%s}
+probes:
+  - {name: ping, kind: icmp, target: vms, interval: 20ms, timeout: 300ms}
+baseline: 500ms
+settle: 800ms
+triggers:
+  - {name: cut, kind: exec, timeout: 30s, argv: [env, "%s=%s|%s|300ms", %s, -test.run=^TestInjector$, -test.count=1]}
+`, addrs[0], addrs[len(addrs)-1], injectEnv, ns, strings.Join(cut, ","), os.Args[0]))
+	dir := filepath.Join(t.TempDir(), "run")
+	res := scenarios.Run(context.Background(), sc, scenarios.Options{Dir: dir})
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if len(res.Run.Probes) != len(addrs) {
+		t.Fatalf("%d results for %d members", len(res.Run.Probes), len(addrs))
+	}
+	for _, p := range res.Run.Probes {
+		wantGap := slices.Contains(cut, p.Address)
+		if got := len(p.Gaps) > 0; got != wantGap {
+			t.Errorf("%s: gaps %+v, want a gap: %v", p.Address, p.Gaps, wantGap)
+		}
+		if wantGap && (p.MaxGap < 300*time.Millisecond || p.MaxGap > 300*time.Millisecond+p.Gaps[0].Bound+2*time.Millisecond) {
+			t.Errorf("%s: max gap %s ±%s for a 300 ms outage", p.Address, p.MaxGap, p.Gaps[0].Bound)
+		}
+	}
+	if g := res.Run.Groups; len(g) != 1 || g[0].Members != len(addrs) || g[0].Max < 300*time.Millisecond || g[0].P50 != 0 {
+		t.Errorf("groups: %+v", g)
+	}
+}
+
+// serverIf is the name of the server's veth end in namespace ns.
+func serverIf(t *testing.T, ns string) string {
+	t.Helper()
+	out, err := exec.Command("ip", "-n", ns, "-o", "link", "show", "type", "veth").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(out))
+	if len(f) < 2 {
+		t.Fatalf("no veth in %s: %s", ns, out)
+	}
+	return strings.SplitN(strings.TrimSuffix(f[1], ":"), "@", 2)[0]
 }
