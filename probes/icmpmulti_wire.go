@@ -203,25 +203,35 @@ func onesSum(sum uint32, b []byte) uint32 {
 
 // send puts one echo request for (idx, seq) on the wire to sa: one sendto.
 func (s *groupSocket) send(sa unix.Sockaddr, idx uint32, seq uint64) error {
-	b := s.out
-	binary.BigEndian.PutUint16(b[wireSeq:], uint16(seq))
-	binary.BigEndian.PutUint64(b[wireOurSeq:], seq)
-	binary.BigEndian.PutUint32(b[wireIndex:], idx)
-	if !s.v6 {
-		// IPv4 raw sockets send our checksum as is; the datagram kind
-		// recomputes it, and the kernel sums ICMPv6 always. Only the
-		// patched words change, so add them to the template's sum.
-		sum := onesSum(s.sum0, b[wireSeq:wireSeq+2])
-		sum = onesSum(sum, b[wireOurSeq:wireMin])
-		sum = sum>>16 + sum&0xffff
-		sum += sum >> 16
-		binary.BigEndian.PutUint16(b[2:], ^uint16(sum))
-	}
+	s.patch(idx, seq)
 	s.wsa, s.werr = sa, nil
 	if err := s.rc.Write(s.wfn); err != nil {
 		return err
 	}
 	return s.werr
+}
+
+// patch makes the request template the one for (idx, seq).
+func (s *groupSocket) patch(idx uint32, seq uint64) {
+	b := s.out
+	binary.BigEndian.PutUint16(b[wireSeq:], uint16(seq))
+	binary.BigEndian.PutUint64(b[wireOurSeq:], seq)
+	binary.BigEndian.PutUint32(b[wireIndex:], idx)
+	if !s.v6 {
+		// IPv4 raw sockets send our checksum as is (the datagram kind
+		// recomputes it; the kernel sums ICMPv6 always). Only the patched
+		// words changed: add them to the template's sum.
+		sum := onesSum(s.sum0, b[wireSeq:wireSeq+2])
+		sum = onesSum(sum, b[wireOurSeq:wireMin])
+		binary.BigEndian.PutUint16(b[2:], ^fold(sum))
+	}
+}
+
+// fold folds an unfolded ones-complement sum to 16 bits.
+func fold(sum uint32) uint16 {
+	sum = sum>>16 + sum&0xffff
+	sum += sum >> 16
+	return uint16(sum)
 }
 
 func (s *groupSocket) write(fd uintptr) bool {
