@@ -1,0 +1,379 @@
+package triggers
+
+// The virsh trigger shells out to the virsh command rather than speaking
+// libvirt's RPC protocol (go-libvirt): virsh works over the SSH access the
+// user already has, with qemu+ssh:// destination URIs exactly as they type
+// them today, while RPC from the jump host would need access to libvirtd's
+// socket on the source (or a tunnel to it). `virsh domjobinfo --completed`
+// gives the same job statistics the RPC would.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/downtime-lab/downtime/probes/sshdial"
+)
+
+// DefaultVirshQueryTimeout bounds each query after a migration (domjobinfo,
+// version) when VirshConfig.Timeout is zero.
+const DefaultVirshQueryTimeout = 30 * time.Second
+
+// virshAbortGrace is how long a cancelled `virsh migrate` gets, after
+// SIGINT, to abort the migration job (virsh calls virDomainAbortJob on
+// SIGINT) before it is killed.
+const virshAbortGrace = 5 * time.Second
+
+// virshBoolFlags are the `virsh migrate` switches a scenario may name.
+var virshBoolFlags = []string{"live", "persistent", "undefinesource", "compressed", "auto-converge",
+	"postcopy", "tunnelled", "p2p", "copy-storage-all", "copy-storage-inc"}
+
+// VirshConfig configures a virsh live migration.
+type VirshConfig struct {
+	Domain      string // the libvirt domain (name, id or UUID)
+	Destination string // destination URI, e.g. qemu+ssh://host2/system
+	// Flags are switches of virsh migrate without their dashes ("live",
+	// "undefinesource", ...) or key=value options ("bandwidth=100" becomes
+	// --bandwidth 100).
+	Flags []string
+	// Remote, if set, runs virsh on that host over SSH (a POSIX login
+	// shell is assumed there); nil runs it here.
+	Remote *sshdial.Config
+	// Binary is the virsh program; "" means "virsh", found in PATH.
+	Binary string
+	// Timeout bounds each query after the migration (domjobinfo, version),
+	// so a hung query cannot eat the step's timeout; 0 means
+	// DefaultVirshQueryTimeout.
+	Timeout time.Duration
+}
+
+// Virsh migrates a libvirt domain with `virsh migrate`, then reads the
+// job's figures with `virsh domjobinfo --completed`.
+type Virsh struct{ cfg VirshConfig }
+
+// NewVirsh returns a virsh trigger.
+func NewVirsh(cfg VirshConfig) *Virsh {
+	if cfg.Binary == "" {
+		cfg.Binary = "virsh"
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultVirshQueryTimeout
+	}
+	return &Virsh{cfg: cfg}
+}
+
+// VirshArgs returns the arguments of virsh (without the program name) for
+// cfg's migration: migrate, the flags, --verbose, the domain and the
+// destination URI.
+func VirshArgs(cfg VirshConfig) []string {
+	args := []string{"migrate"}
+	for _, f := range cfg.Flags {
+		f = strings.TrimLeft(f, "-")
+		if k, v, ok := strings.Cut(f, "="); ok {
+			args = append(args, "--"+k, v)
+		} else {
+			args = append(args, "--"+f)
+		}
+	}
+	return append(args, "--verbose", cfg.Domain, cfg.Destination)
+}
+
+// check refuses settings that would make virsh misread its command line.
+func (c VirshConfig) check() error {
+	switch {
+	case c.Domain == "":
+		return errors.New("virsh: no domain")
+	case c.Destination == "":
+		return errors.New("virsh: no destination URI")
+	case strings.HasPrefix(c.Domain, "-") || strings.HasPrefix(c.Destination, "-"):
+		return errors.New("virsh: domain and destination must not start with '-'")
+	}
+	for _, f := range c.Flags {
+		name := strings.TrimLeft(f, "-")
+		if k, v, ok := strings.Cut(name, "="); ok {
+			if k == "" || v == "" || strings.ContainsAny(k, " \t") {
+				return fmt.Errorf("virsh: flag %q is not key=value", f)
+			}
+			continue
+		}
+		if !slices.Contains(virshBoolFlags, name) {
+			return fmt.Errorf("virsh: %q is not a virsh migrate flag (%s, or key=value)", f, strings.Join(virshBoolFlags, ", "))
+		}
+	}
+	return nil
+}
+
+// runFunc runs virsh with args where the trigger runs it.
+type runFunc func(ctx context.Context, args []string, out io.Writer, grace time.Duration) (int, error)
+
+// Fire runs the migration and streams virsh's output to out. A failed
+// migration is an error carrying virsh's own error lines. After a
+// successful one, the job's figures go to Outcome.Hypervisor (best
+// effort: a migration whose figures cannot be read still succeeded).
+// Cancelling ctx interrupts virsh, which aborts the migration job.
+func (v *Virsh) Fire(ctx context.Context, out io.Writer) (Outcome, error) {
+	oc := Outcome{ExitCode: -1}
+	if err := v.cfg.check(); err != nil {
+		return oc, err
+	}
+	run, done, err := v.runner(ctx)
+	if err != nil {
+		return oc, err
+	}
+	defer done()
+	args := VirshArgs(v.cfg)
+	fmt.Fprintf(out, "virsh: %s\n", ShellJoin(append([]string{v.cfg.Binary}, args...)))
+	tail := &tailBuffer{max: 64 << 10}
+	code, err := run(ctx, args, io.MultiWriter(out, tail), virshAbortGrace)
+	oc.ExitCode = code
+	if err != nil {
+		if ctx.Err() != nil {
+			return oc, err
+		}
+		if msg := virshErrors(tail.String()); msg != "" {
+			return oc, fmt.Errorf("virsh migrate: %w: %s", err, msg)
+		}
+		return oc, fmt.Errorf("virsh migrate: %w", err)
+	}
+	oc.Hypervisor = v.jobStats(ctx, run, out)
+	return oc, nil
+}
+
+// runner returns how to run virsh (here, or over one SSH connection kept
+// for all commands of this firing) and how to release it.
+func (v *Virsh) runner(ctx context.Context) (runFunc, func(), error) {
+	if v.cfg.Remote == nil {
+		return func(ctx context.Context, args []string, out io.Writer, grace time.Duration) (int, error) {
+			// virsh's labels are translated: parse them in the C locale.
+			return runLocal(ctx, append([]string{v.cfg.Binary}, args...), []string{"LC_ALL=C"}, out, grace)
+		}, func() {}, nil
+	}
+	client, err := sshdial.Dial(ctx, *v.cfg.Remote)
+	if err != nil {
+		return nil, nil, err
+	}
+	return func(ctx context.Context, args []string, out io.Writer, grace time.Duration) (int, error) {
+		cmd := "LC_ALL=C " + ShellJoin(append([]string{v.cfg.Binary}, args...))
+		return execRemote(ctx, client, cmd, out, execOpts{posix: true, grace: grace})
+	}, func() { _ = client.Close() }, nil
+}
+
+// jobStats reads the completed job's figures and libvirt's version; nil
+// if the figures cannot be had. What virsh says goes to out.
+func (v *Virsh) jobStats(ctx context.Context, run runFunc, out io.Writer) *Hypervisor {
+	query := func(args ...string) (string, error) {
+		qctx, cancel := context.WithTimeout(ctx, v.cfg.Timeout)
+		defer cancel()
+		var buf bytes.Buffer
+		_, err := run(qctx, args, &buf, 0)
+		fmt.Fprintf(out, "virsh: %s\n%s", ShellJoin(append([]string{v.cfg.Binary}, args...)), buf.String())
+		if err != nil {
+			if msg := virshErrors(buf.String()); msg != "" {
+				err = fmt.Errorf("%w: %s", err, msg)
+			}
+			return "", err
+		}
+		return buf.String(), nil
+	}
+	parse := func(text string, err error) (*Hypervisor, error) {
+		if err != nil {
+			return nil, err
+		}
+		return ParseDomJobInfo(text)
+	}
+	h, err := parse(query("domjobinfo", "--completed", v.cfg.Domain))
+	if err != nil {
+		// After --undefinesource the source no longer knows the domain;
+		// the destination keeps the same figures for its incoming job.
+		fmt.Fprintf(out, "virsh: no job figures on the source (%v); asking the destination\n", err)
+		h, err = parse(query("-c", v.cfg.Destination, "domjobinfo", "--completed", v.cfg.Domain))
+	}
+	if err != nil {
+		fmt.Fprintf(out, "virsh: no job figures: %v\n", err)
+		return nil
+	}
+	if text, err := query("version"); err == nil {
+		h.Version = parseVirshVersion(text)
+	}
+	fmt.Fprintf(out, "virsh: downtime %.0f ms, total %.0f ms, setup %.0f ms\n", h.DowntimeMS, h.TotalTimeMS, h.SetupTimeMS)
+	return h
+}
+
+// ParseDomJobInfo reads the output of `virsh domjobinfo --completed` (in
+// the C locale): "Total downtime", "Downtime w/o network", "Time elapsed"
+// (the total time) and "Setup time", all in ms. It fails unless the job
+// is a completed one with a total downtime.
+func ParseDomJobInfo(text string) (*Hypervisor, error) {
+	h := &Hypervisor{Source: "virsh domjobinfo"}
+	jobType := ""
+	var haveDowntime bool
+	for line := range strings.Lines(text) {
+		label, value, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		label, value = strings.TrimSpace(label), strings.TrimSpace(value)
+		var dst *float64
+		switch label {
+		case "Job type":
+			jobType = value
+			continue
+		case "Total downtime":
+			dst, haveDowntime = &h.DowntimeMS, true
+		case "Downtime w/o network":
+			dst = &h.DowntimeNoNetMS
+		case "Time elapsed":
+			dst = &h.TotalTimeMS
+		case "Setup time":
+			dst = &h.SetupTimeMS
+		default:
+			continue
+		}
+		ms, err := parseMS(value)
+		if err != nil {
+			return nil, fmt.Errorf("domjobinfo: %s: %w", label, err)
+		}
+		*dst = ms
+	}
+	switch {
+	case jobType == "":
+		return nil, errors.New("domjobinfo: no \"Job type\" line (not virsh domjobinfo output?)")
+	case jobType != "Completed":
+		return nil, fmt.Errorf("domjobinfo: no completed job (job type %s)", jobType)
+	case !haveDowntime:
+		return nil, errors.New("domjobinfo: completed job without a total downtime")
+	}
+	return h, nil
+}
+
+// parseMS reads "37           ms".
+func parseMS(v string) (float64, error) {
+	f := strings.Fields(v)
+	if len(f) != 2 || f[1] != "ms" {
+		return 0, fmt.Errorf("%q is not a time in ms", v)
+	}
+	ms, err := strconv.ParseFloat(f[0], 64)
+	if err != nil || ms < 0 {
+		return 0, fmt.Errorf("%q is not a time in ms", v)
+	}
+	return ms, nil
+}
+
+// parseVirshVersion turns `virsh version` into "libvirt 9.0.0, QEMU 7.2.0":
+// the library in use and the running hypervisor.
+func parseVirshVersion(text string) string {
+	var parts []string
+	for line := range strings.Lines(text) {
+		label, value, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		switch strings.TrimSpace(label) {
+		case "Using library", "Running hypervisor":
+			if v := strings.TrimSpace(value); v != "" {
+				parts = append(parts, v)
+			}
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// virshErrors picks virsh's "error: ..." lines out of its output.
+func virshErrors(output string) string {
+	var msgs []string
+	for line := range strings.Lines(output) {
+		if line = strings.TrimSpace(line); strings.HasPrefix(line, "error: ") {
+			msgs = append(msgs, line)
+		}
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// runLocal runs argv here, without a shell, with its output to out. When
+// ctx ends, its process group gets SIGINT and, grace later (at once if
+// grace is 0), SIGKILL.
+func runLocal(ctx context.Context, argv, env []string, out io.Writer, grace time.Duration) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return -1, err
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), env...)
+	w := &gatedWriter{w: out}
+	defer w.shut()
+	cmd.Stdout, cmd.Stderr = w, w
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Output pipes held open by a grandchild must not hang us.
+	cmd.WaitDelay = 2 * time.Second
+	if err := cmd.Start(); err != nil {
+		return -1, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		// Negative pid: the process group started above.
+		pgid := -cmd.Process.Pid
+		exited := false
+		if grace > 0 {
+			fmt.Fprintf(w, "stopping %s (SIGINT)\n", argv[0])
+			_ = syscall.Kill(pgid, syscall.SIGINT)
+			t := time.NewTimer(grace)
+			select {
+			case <-done:
+				exited = true
+			case <-t.C:
+			}
+			t.Stop()
+		}
+		if !exited {
+			fmt.Fprintf(w, "stopping %s (SIGKILL)\n", argv[0])
+			_ = syscall.Kill(pgid, syscall.SIGKILL)
+			<-done
+		}
+		return exitCode(cmd), ctx.Err()
+	}
+	code := exitCode(cmd)
+	var exitErr *exec.ExitError
+	switch {
+	case err == nil:
+		return code, nil
+	case errors.As(err, &exitErr) && code >= 0:
+		return code, fmt.Errorf("exit status %d", code)
+	default:
+		return code, err
+	}
+}
+
+func exitCode(cmd *exec.Cmd) int {
+	if cmd.ProcessState == nil {
+		return -1
+	}
+	return cmd.ProcessState.ExitCode()
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	max int
+	b   []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.b = append(t.b, p...)
+	if over := len(t.b) - t.max; over > 0 {
+		t.b = append(t.b[:0], t.b[over:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string { return string(t.b) }
