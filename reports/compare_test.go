@@ -38,14 +38,13 @@ func fakeRun(pingGapMS float64, pingLost int, sshStallMS, hvMS float64) *Run {
 func compareFixture() (RunSet, RunSet) {
 	base := RunSet{Dir: "runs/before", Names: []string{"r01", "r02", "r03", "r04", "r05"}}
 	cand := RunSet{Dir: "runs/after", Names: []string{"r01", "r02", "r03", "r04", "r05"}}
-	for i, v := range []struct {
+	for _, v := range []struct {
 		gap  float64
 		lost int
 		ssh  float64
 		hv   float64
 	}{{80, 7, 600, 52}, {85, 8, 640, 55}, {90, 9, 610, 50}, {82, 8, 700, 53}, {95, 8, 590, 51}} {
 		base.Runs = append(base.Runs, fakeRun(v.gap, v.lost, v.ssh, v.hv))
-		_ = i
 	}
 	for _, v := range []struct {
 		gap  float64
@@ -72,7 +71,7 @@ func TestCompare(t *testing.T) {
 		"ping max_gap_ms": Regressed, "ping lost": Regressed,
 		"ssh max_gap_ms": NoChange, "ssh lost": NoChange, "ssh max_stall_ms": NoChange,
 		"trigger migrate hypervisor_downtime_ms": Improved,
-		"snmp max_gap_ms": NotCompared, "snmp lost": NotCompared,
+		"snmp max_gap_ms":                        NotCompared, "snmp lost": NotCompared,
 	}
 	if len(got) != len(want) {
 		t.Errorf("metrics %v, want %v", got, want)
