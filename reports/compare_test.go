@@ -68,10 +68,14 @@ func TestCompare(t *testing.T) {
 		got[m.Subject+" "+m.Metric] = m.Change
 	}
 	want := map[string]Change{
-		"ping max_gap_ms": Regressed, "ping lost": Regressed,
-		"ssh max_gap_ms": NoChange, "ssh lost": NoChange, "ssh max_stall_ms": NoChange,
+		"ping max_gap_ms":                        Regressed,
+		"ping lost":                              Regressed,
+		"ssh max_gap_ms":                         NoChange,
+		"ssh lost":                               NoChange,
+		"ssh max_stall_ms":                       NoChange,
 		"trigger migrate hypervisor_downtime_ms": Improved,
-		"snmp max_gap_ms":                        NotCompared, "snmp lost": NotCompared,
+		"snmp max_gap_ms":                        NotCompared,
+		"snmp lost":                              NotCompared,
 	}
 	if len(got) != len(want) {
 		t.Errorf("metrics %v, want %v", got, want)
