@@ -3,6 +3,7 @@ package scenarios
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -11,12 +12,35 @@ import (
 
 // runFiles are the files a run streams into while it goes.
 type runFiles struct {
-	samplesF, eventsF *os.File
+	samplesF, eventsF *rowFile
 	samples           *reports.SampleWriter
 }
 
+// rowFile is a streamed CSV file that remembers how much of it holds
+// whole rows: the writers hand it one row per Write, so after a failed
+// write (a full disk) trim cuts off the part of a row that got through,
+// and the file stays valid to its last byte. It wraps the *os.File rather
+// than embedding it, so that no write (WriteString) goes around Write.
+type rowFile struct {
+	f     *os.File
+	whole int64
+}
+
+func (rf *rowFile) Write(p []byte) (int, error) {
+	n, err := rf.f.Write(p)
+	if err == nil {
+		rf.whole += int64(n)
+	}
+	return n, err
+}
+
+// trim truncates the file to its whole rows.
+func (rf *rowFile) trim() error { return rf.f.Truncate(rf.whole) }
+
+func (rf *rowFile) Close() error { return rf.f.Close() }
+
 func (f *runFiles) close() {
-	for _, c := range []*os.File{f.samplesF, f.eventsF} {
+	for _, c := range []*rowFile{f.samplesF, f.eventsF} {
 		if c != nil {
 			c.Close()
 		}
@@ -55,6 +79,7 @@ func (r *runner) openDir() (*runFiles, error) {
 	if err == nil {
 		if f.eventsF, err = create(dir, reports.EventsFile); err == nil {
 			r.events, err = reports.NewEventWriter(f.eventsF)
+			r.eventsF = f.eventsF
 		}
 	}
 	if err != nil {
@@ -64,8 +89,22 @@ func (r *runner) openDir() (*runFiles, error) {
 	return f, nil
 }
 
-func create(dir, name string) (*os.File, error) {
-	return os.OpenFile(filepath.Join(dir, name), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+func create(dir, name string) (*rowFile, error) {
+	f, err := os.OpenFile(filepath.Join(dir, name), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	return &rowFile{f: f}, nil
+}
+
+// bareErr drops the operation and path of a file error, for messages
+// that already name the file: "writing samples.csv: no space left on
+// device".
+func bareErr(err error) error {
+	if pe, ok := errors.AsType[*fs.PathError](err); ok {
+		return pe.Err
+	}
+	return err
 }
 
 // writeFileSync writes a whole file and syncs it, so a full disk is an
@@ -83,7 +122,7 @@ func writeFileSync(path string, fill func(*os.File) error) error {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+		return fmt.Errorf("writing %s: %w", path, bareErr(err))
 	}
 	return nil
 }

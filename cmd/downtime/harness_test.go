@@ -48,12 +48,25 @@ type cli struct {
 // is killed (by PID) when t ends, if it still runs.
 func startCLI(t *testing.T, env []string, args ...string) *cli {
 	t.Helper()
+	return startProc(t, env, append([]string{self(t)}, args...)...)
+}
+
+// self is the path of this test binary, which is downtime with asDowntime set.
+func self(t *testing.T) string {
+	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return exe
+}
+
+// startProc starts argv (downtime, or a wrapper that runs it) with the
+// environment that makes this test binary downtime.
+func startProc(t *testing.T, env []string, argv ...string) *cli {
+	t.Helper()
 	c := &cli{stdout: &syncBuf{}, stderr: &syncBuf{}, done: make(chan struct{})}
-	c.cmd = exec.Command(exe, args...)
+	c.cmd = exec.Command(argv[0], argv[1:]...)
 	c.cmd.Env = append(append(os.Environ(), asDowntime+"=1"), env...)
 	c.cmd.Stdout, c.cmd.Stderr = c.stdout, c.stderr
 	if err := c.cmd.Start(); err != nil {
