@@ -90,7 +90,7 @@ type runner struct {
 	// eventsF is the file under events, trimmed to whole rows if a
 	// write fails.
 	eventsF *rowFile
-	phase  string
+	phase   string
 	// startLate starts the failover-address probes, once, with the first
 	// trigger.
 	startLate func()
