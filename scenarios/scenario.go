@@ -20,6 +20,9 @@ type Scenario struct {
 	Thresholds map[string]Threshold `yaml:"thresholds"` // by probe name (or kind, as a default)
 	Repeat     int                  `yaml:"repeat"`
 	Cooldown   time.Duration        `yaml:"cooldown"`
+	// RepeatVerdict is how repeats are judged together: "all" must pass,
+	// or "p95": each limit must hold in at least 95 % of the repeats.
+	RepeatVerdict string `yaml:"repeat_verdict"`
 	// Netns, when set, names the network namespace the probes run in (the
 	// built-in lab's client namespace); the CLI re-executes itself there.
 	Netns string `yaml:"netns"`

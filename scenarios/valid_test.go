@@ -65,8 +65,8 @@ func TestExampleOutage(t *testing.T) {
 			Name: "cut", Kind: "exec", Argv: []string{"sh", "-c", "sleep 0.2"}, Timeout: time.Minute,
 		}},
 		Thresholds: map[string]scenarios.Threshold{"ping": {MaxGap: 2 * time.Second, MaxLost: intp(2)}},
-		Repeat:     1,
-		Hash:       hashOf(t, "examples/outage.yaml"),
+		Repeat:     1, RepeatVerdict: "all",
+		Hash: hashOf(t, "examples/outage.yaml"),
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("examples/outage.yaml (-want +got):\n%s", d)
@@ -117,8 +117,8 @@ func TestDefaults(t *testing.T) {
 			{Name: "link4", Kind: "link", Timeout: time.Minute, Device: "eth0", Action: "down", Method: "ip"},
 			{Name: "wait5", Kind: "wait", Duration: 2 * time.Second, Timeout: 2*time.Second + time.Minute},
 		},
-		Repeat: 1,
-		Hash:   hashOf(t, path),
+		Repeat: 1, RepeatVerdict: "all",
+		Hash: hashOf(t, path),
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("%s (-want +got):\n%s", path, d)

@@ -219,6 +219,7 @@ func (c *checker) check(rootLine int, targets []rawTarget) {
 	if c.integer("", "repeat", &s.Repeat, 1, 0, maxRepeat) && s.Repeat == 0 {
 		s.Repeat = 1 // 0 and 1 both mean a single run
 	}
+	c.choice("", "repeat_verdict", &s.RepeatVerdict, "all", []string{"all", "p95"})
 	for i := range s.Triggers {
 		c.checkTrigger(i, &s.Triggers[i])
 	}

@@ -51,6 +51,16 @@ func (d *display) Update(p scenarios.Progress) {
 	d.draw()
 }
 
+// Quiet removes the live block while fn prints; the block comes back
+// with the next update.
+func (d *display) Quiet(fn func()) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.clear()
+	d.last = scenarios.Progress{}
+	fn()
+}
+
 // Close removes the live block.
 func (d *display) Close() {
 	d.mu.Lock()

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 
+	"github.com/downtime-lab/downtime/reports"
 	"github.com/downtime-lab/downtime/scenarios"
 )
 
@@ -26,6 +27,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	out := fs.String("o", "", "run directory (default runs/NAME-YYYYmmdd-HHMMSS)")
 	quiet := fs.Bool("q", false, "no live display; log lines only")
+	repeat := fs.Int("repeat", 0, "run the timeline N times (overrides the scenario's repeat:)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: downtime run [-o DIR] [-q] FILE")
 		fs.PrintDefaults()
@@ -81,6 +83,12 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if disp.live {
 		opt.Progress = disp.Update
 	}
+	if *repeat > 0 {
+		sc.Repeat = *repeat
+	}
+	if sc.Repeat > 1 {
+		return runRepeats(ctx, sc, opt, disp, stdout, stderr)
+	}
 	fmt.Fprintf(stderr, "downtime %s: running %s (%s) into %s\n", toolVersion(), sc.Name, sc.File, dir)
 	res := scenarios.Run(ctx, sc, opt)
 	disp.Close()
@@ -91,6 +99,90 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "downtime: the run was not carried out: %v\n", res.Err)
 	}
 	return res.Exit
+}
+
+// runRepeats runs the timeline sc.Repeat times, each into its own
+// directory (DIR/r01, ...), with the cooldown between, then sums the
+// repeats up in DIR/aggregate.json and DIR/aggregate.md.
+func runRepeats(ctx context.Context, sc *scenarios.Scenario, opt scenarios.Options, disp *display, stdout, stderr io.Writer) int {
+	top := opt.Dir
+	var runs []*reports.Run
+	var dirs []string
+	exit := scenarios.ExitPass
+	for i := 1; i <= sc.Repeat; i++ {
+		if i > 1 && sc.Cooldown > 0 {
+			fmt.Fprintf(stderr, "downtime: cooldown %s\n", sc.Cooldown)
+			select {
+			case <-time.After(sc.Cooldown):
+			case <-ctx.Done():
+			}
+		}
+		if ctx.Err() != nil {
+			exit = scenarios.ExitNotRun
+			break
+		}
+		rel := fmt.Sprintf("r%02d", i)
+		opt.Dir = filepath.Join(top, rel)
+		fmt.Fprintf(stderr, "downtime %s: repeat %d of %d of %s into %s\n", toolVersion(), i, sc.Repeat, sc.Name, opt.Dir)
+		res := scenarios.Run(ctx, sc, opt)
+		disp.Quiet(func() {
+			if res.Run != nil {
+				printSummary(stdout, res.Run, opt.Dir)
+			}
+		})
+		if res.Run != nil {
+			runs, dirs = append(runs, res.Run), append(dirs, rel)
+		}
+		if res.Err != nil {
+			// A repeat that could not be carried out stops the series:
+			// the next would meet the same silent target or full disk.
+			fmt.Fprintf(stderr, "downtime: repeat %d was not carried out: %v\n", i, res.Err)
+			exit = scenarios.ExitNotRun
+			break
+		}
+	}
+	disp.Close()
+	if len(runs) == 0 {
+		return scenarios.ExitNotRun
+	}
+	agg := reports.AggregateRuns(runs, dirs, sc.RepeatVerdict)
+	if err := writeAggregate(top, agg); err != nil {
+		fmt.Fprintf(stderr, "downtime: %v\n", err)
+		return scenarios.ExitNotRun
+	}
+	verdict := "PASS"
+	if !agg.Verdict.Pass {
+		verdict = "FAIL"
+	}
+	fmt.Fprintf(stdout, "\nover %d repeats (%s): %s\n", len(runs), agg.Verdict.Mode, verdict)
+	for _, f := range agg.Verdict.Failures {
+		fmt.Fprintf(stdout, "  - %s\n", f)
+	}
+	fmt.Fprintf(stdout, "aggregate: %s\n", filepath.Join(top, "aggregate.md"))
+	if exit == scenarios.ExitPass && !agg.Verdict.Pass {
+		exit = scenarios.ExitFail
+	}
+	return exit
+}
+
+func writeAggregate(dir string, a reports.Aggregate) error {
+	for name, write := range map[string]func(io.Writer, reports.Aggregate) error{
+		"aggregate.json": reports.WriteAggregateJSON,
+		"aggregate.md":   reports.WriteAggregateMarkdown,
+	} {
+		f, err := os.OpenFile(filepath.Join(dir, name), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+		if err != nil {
+			return err
+		}
+		err = write(f, a)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("writing %s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // parseInterspersed parses flags that may come before or after the
