@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/downtime-lab/downtime/probes/sshdial"
 	"github.com/downtime-lab/downtime/probes/sshdial/sshdtest"
+	"github.com/downtime-lab/downtime/scenarios/lab/netns"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -489,5 +491,50 @@ func TestPIDFilter(t *testing.T) {
 				t.Errorf("pid %d, want %d", pid, tc.pid)
 			}
 		})
+	}
+}
+
+// TestSSHExecCancelDeadNetwork cancels a command after the path to the
+// server went silent (DROP rules in the server's namespace): SSHExec must
+// still return, even though neither the signal nor the kill can arrive.
+func TestSSHExecCancelDeadNetwork(t *testing.T) {
+	ns := newNS(t, "dead")
+	r := startRemote(t, ns)
+	client, err := sshdial.Dial(context.Background(), r.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	gate := filepath.Join(t.TempDir(), "gate")
+	t.Cleanup(func() { _ = os.WriteFile(gate, nil, 0o644) }) // ends the remote loop
+	cmd := fmt.Sprintf("echo started; i=0; while [ ! -e %s ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done", ShellQuote(gate))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := newSyncBuffer()
+	done := make(chan error, 1)
+	go func() {
+		_, err := SSHExec(ctx, client, cmd, out)
+		done <- err
+	}()
+	out.waitFor(t, "started", 30*time.Second)
+	b, err := netns.NewBlocker(ns.Name, netip.MustParseAddr("127.0.0.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	if _, err := b.Block(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("SSHExec: %v, want context.Canceled", err)
+		}
+		t.Logf("returned %v after the cancel, network dead", time.Since(start))
+	case <-time.After(60 * time.Second):
+		t.Fatal("SSHExec still blocked 60s after the cancel")
 	}
 }

@@ -128,16 +128,17 @@ func execRemote(ctx context.Context, client *ssh.Client, command string, out io.
 }
 
 // killGroup sends sig to process group pgid on the remote host, from a
-// session of its own, within sessionEndWait.
+// session of its own, giving up after sessionEndWait (opening a session
+// waits for the server, which may be unreachable by now).
 func killGroup(client *ssh.Client, pgid int, sig ssh.Signal) {
-	sess, err := client.NewSession()
-	if err != nil {
-		return
-	}
-	defer sess.Close()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		sess, err := client.NewSession()
+		if err != nil {
+			return
+		}
+		defer sess.Close()
 		_ = sess.Run(fmt.Sprintf("kill -s %s -- -%d", sig, pgid))
 	}()
 	select {
