@@ -23,9 +23,13 @@ type Summary struct {
 	Events   []EventSummary `json:"events"`
 	Verdict  Verdict        `json:"verdict"`
 	Tool     string         `json:"tool"`
-	Host     string         `json:"host"`
-	Lab      string         `json:"lab,omitempty"`
-	Files    []string       `json:"files,omitempty"` // what the run directory holds
+	Kernel   string         `json:"kernel,omitempty"`
+	// ScenarioHash is the SHA-256 of the scenario file, for before/after
+	// comparisons; the hypervisor's version is on each event that read it.
+	ScenarioHash string   `json:"scenario_sha256,omitempty"`
+	Host         string   `json:"host"`
+	Lab          string   `json:"lab,omitempty"`
+	Files        []string `json:"files,omitempty"` // what the run directory holds
 }
 
 // GroupSummary is one probe over a group target: the distribution of its
@@ -155,6 +159,7 @@ func Summarize(run *Run, files []string) Summary {
 		Partial: run.Partial, Reason: run.Reason,
 		Probes: make([]ProbeSummary, len(run.Probes)), Events: make([]EventSummary, len(run.Events)),
 		Verdict: run.Verdict, Tool: m.Tool, Host: m.Host, Lab: m.Lab, Files: files,
+		Kernel: m.Kernel, ScenarioHash: m.ScenarioHash,
 	}
 	if s.Verdict.Failures == nil {
 		s.Verdict.Failures = []string{}

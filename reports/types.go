@@ -56,6 +56,10 @@ type Meta struct {
 	Tool       string               `json:"tool"`       // version
 	Host       string               `json:"host"`
 	Lab        string               `json:"lab,omitempty"` // note for lab runs (e.g. "QEMU TCG")
+	// For before/after comparisons: the kernel of the machine that probed,
+	// and the SHA-256 of the scenario file (a copy is kept as scenario.yaml).
+	Kernel       string `json:"kernel,omitempty"`
+	ScenarioHash string `json:"scenario_sha256,omitempty"`
 }
 
 // Gap is one interruption seen by one probe: from the last good attempt

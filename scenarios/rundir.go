@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/downtime-lab/downtime/reports"
 )
 
@@ -67,6 +69,13 @@ func (r *runner) openDir() (*runFiles, error) {
 		Scenario: r.sc.Name, File: r.sc.File, Started: r.clock.Start(),
 		Probes: metaOf(r.sc), Thresholds: thresholdsOf(r.sc),
 		Tool: r.opt.Version, Host: host, Lab: r.opt.Lab,
+		Kernel: kernel(), ScenarioHash: r.sc.Hash,
+	}
+	// The scenario as it was run, beside its results.
+	if b, err := os.ReadFile(r.sc.File); err == nil {
+		if err := writeFileSync(filepath.Join(dir, "scenario.yaml"), func(f *os.File) error { _, err := f.Write(b); return err }); err != nil {
+			return nil, err
+		}
 	}
 	if err := writeFileSync(filepath.Join(dir, reports.MetaFile), func(f *os.File) error { return reports.WriteMeta(f, meta) }); err != nil {
 		return nil, err
@@ -87,6 +96,15 @@ func (r *runner) openDir() (*runFiles, error) {
 		return nil, fmt.Errorf("run directory %s: %w", dir, err)
 	}
 	return f, nil
+}
+
+// kernel is the running kernel's release, as uname -r says.
+func kernel() string {
+	var u unix.Utsname
+	if unix.Uname(&u) != nil {
+		return ""
+	}
+	return unix.ByteSliceToString(u.Release[:])
 }
 
 func create(dir, name string) (*rowFile, error) {
