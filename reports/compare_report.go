@@ -1,10 +1,12 @@
 package reports
 
 import (
+	"bytes"
 	"fmt"
 	"html/template"
 	"io"
 	"math"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -177,4 +179,36 @@ func WriteCompareHTML(w io.Writer, c *Comparison, plotPNG []byte) error {
 		h.Plot = pngDataURI(plotPNG)
 	}
 	return htmlTemplates.ExecuteTemplate(w, "compare", h)
+}
+
+// WriteCompareReports writes compare.md, compare.png and compare.html
+// into dir, drawing the plot once for both the PNG and the page. Like
+// WriteReports, each file appears whole or not at all; it tries every file
+// and returns the first error.
+func WriteCompareReports(dir string, c *Comparison) error {
+	var plotPNG bytes.Buffer
+	plotErr := WriteComparePlot(&plotPNG, c)
+	if plotErr != nil {
+		plotPNG.Reset()
+	}
+	var first error
+	for _, wr := range []struct {
+		name  string
+		write func(io.Writer) error
+	}{
+		{CompareFile, func(w io.Writer) error { return WriteCompareMarkdown(w, c) }},
+		{ComparePlotFile, func(w io.Writer) error {
+			if plotErr != nil {
+				return plotErr
+			}
+			_, err := w.Write(plotPNG.Bytes())
+			return err
+		}},
+		{CompareHTMLFile, func(w io.Writer) error { return WriteCompareHTML(w, c, plotPNG.Bytes()) }},
+	} {
+		if err := writeAtomic(filepath.Join(dir, wr.name), wr.write); err != nil && first == nil {
+			first = fmt.Errorf("%s: %w", wr.name, err)
+		}
+	}
+	return first
 }
