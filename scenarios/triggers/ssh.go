@@ -24,8 +24,9 @@ type SSH struct {
 }
 
 // NewSSH returns a trigger that runs command on the host of cfg. shell is
-// ShellPOSIX (the command goes to the remote login shell as it is) or
-// ShellPowerShell (it is wrapped with QuotePowerShell).
+// ShellPOSIX (the remote login shell, which must be a POSIX one, runs the
+// command; see SSHExec) or ShellPowerShell (it is wrapped with
+// QuotePowerShell).
 func NewSSH(cfg sshdial.Config, command, shell string) *SSH {
 	return &SSH{cfg: cfg, command: command, shell: shell}
 }
