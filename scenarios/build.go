@@ -73,6 +73,7 @@ func thresholdsOf(sc *Scenario) map[string]reports.Threshold {
 		out[k] = reports.Threshold{
 			MaxGap: t.MaxGap, MaxLost: t.MaxLost, MaxLossPct: t.MaxLossPct,
 			MaxStall: t.MaxStall, Survive: t.Survive,
+			MaxTimeToFailoverAddress: t.MaxTimeToFailoverAddress, MaxHypervisorDowntime: t.MaxHypervisorDowntime,
 		}
 	}
 	return out

@@ -6,6 +6,7 @@
 //	downtime check FILE...          validate scenario files
 //	downtime run [-o DIR] FILE      run a scenario, write a run directory
 //	downtime report DIR             rebuild the reports of a run directory
+//	downtime compare BASE CAND      before/after: distributions, Mann-Whitney U, verdict
 //	downtime lab up|down|status     the built-in local QEMU lab
 //	downtime version
 //
@@ -30,7 +31,9 @@ const usage = `downtime measures what a live migration or failover costs a guest
 usage:
   downtime check FILE...             validate scenario files (exit 2 on the first bad one)
   downtime run [-o DIR] [-q] FILE    run a scenario; samples stream to DIR as they arrive
-  downtime report DIR                rebuild gaps, summary, report.md and timeline.png from DIR
+  downtime report DIR                rebuild gaps, summary, report.md/.html, junit.xml, timeline.png from DIR
+  downtime compare [-tolerance 10%|50ms] [-o DIR] BASE CAND
+                                     compare two run directories (single or repeated): exit 1 on a regression
   downtime lab up|down|status|standby  the built-in local lab (QEMU guest, bridge, namespaces)
   downtime version
 
@@ -53,6 +56,8 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		return cmdRun(rest, stdout, stderr)
 	case "report":
 		return cmdReport(rest, stdout, stderr)
+	case "compare":
+		return cmdCompare(rest, stdout, stderr)
 	case "lab":
 		return cmdLab(rest, stdout, stderr)
 	case "version", "-version", "--version":

@@ -86,5 +86,5 @@ func printSummary(w io.Writer, run *reports.Run, dir string) {
 	for _, f := range run.Verdict.Failures {
 		fmt.Fprintf(w, "  - %s\n", f)
 	}
-	fmt.Fprintf(w, "report: %s\ntimeline: %s\n", filepath.Join(dir, "report.md"), filepath.Join(dir, "timeline.png"))
+	fmt.Fprintf(w, "report: %s (and report.html)\ntimeline: %s\n", filepath.Join(dir, reports.ReportFile), filepath.Join(dir, reports.TimelineFile))
 }
