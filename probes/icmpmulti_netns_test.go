@@ -336,9 +336,13 @@ func TestICMPGroupMixedFamilies(t *testing.T) {
 				}
 				addrs := append(l.addrs, l.server4, l.server6)
 				specs := grpSpecs(addrs, 20*time.Millisecond, 200*time.Millisecond)
+				before := grpOutEchos(t, false) + grpOutEchos(t, true)
 				r := grpStart(t, specs, probes.ICMPConfig{Privileged: &priv})
 				time.Sleep(time.Second)
 				ss := r.stop(t)
+				if sent := grpOutEchos(t, false) + grpOutEchos(t, true) - before; sent != uint64(len(ss)) {
+					t.Errorf("kernel sent %d echo requests, group emitted %d samples", sent, len(ss))
+				}
 				by := grpByAddr(t, specs, ss)
 				for a, s := range by {
 					for _, x := range s {
@@ -351,4 +355,86 @@ func TestICMPGroupMixedFamilies(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestICMPGroupStopResolvesInFlight stops a group while its requests go
+// unanswered: Run must wait for each one's timeout, emit it lost, and send
+// nothing more.
+func TestICMPGroupStopResolvesInFlight(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	grpInClient(t, false, 20, nil, func(t *testing.T, l grpLab) {
+		specs := grpSpecs(l.addrs, 50*time.Millisecond, timeout)
+		b, err := netns.NewBlocker(l.serverNS, l.addrs[:10]...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		before := grpOutEchos(t, false)
+		r := grpStart(t, specs, probes.ICMPConfig{})
+		time.Sleep(300 * time.Millisecond)
+		if _, err := b.Block(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(200 * time.Millisecond)
+		ss := r.stop(t)
+		returned := specs[0].Clock.Now()
+		if sent := grpOutEchos(t, false) - before; sent != uint64(len(ss)) {
+			t.Errorf("kernel sent %d echo requests, group emitted %d samples", sent, len(ss))
+		}
+		by := grpByAddr(t, specs, ss)
+		var lastLost time.Duration
+		for _, a := range l.addrs[:10] {
+			s := by[a.String()]
+			last := s[len(s)-1]
+			if !last.Lost || last.Err != "timeout" {
+				t.Errorf("%s: last attempt %+v, want lost to a timeout", a, last)
+			}
+			lastLost = max(lastLost, last.Sent)
+		}
+		if returned < lastLost+timeout {
+			t.Errorf("Run returned at %v, before the last request's timeout at %v", returned, lastLost+timeout)
+		}
+		for _, a := range l.addrs[10:] {
+			for _, x := range by[a.String()] {
+				if x.Lost {
+					t.Errorf("%s Seq %d lost: %s", a, x.Seq, x.Err)
+				}
+			}
+		}
+	})
+}
+
+// TestICMPGroupSendErrors removes the route to the targets for a while:
+// each attempt that cannot be sent is lost with the error's text, and the
+// group keeps going once the route is back.
+func TestICMPGroupSendErrors(t *testing.T) {
+	grpInClient(t, false, 5, nil, func(t *testing.T, l grpLab) {
+		specs := grpSpecs(l.addrs, 20*time.Millisecond, 200*time.Millisecond)
+		route := func(verb string) {
+			if out, err := exec.Command("ip", "route", verb, grpNet4, "via", l.server4.String()).CombinedOutput(); err != nil {
+				t.Fatalf("ip route %s: %v\n%s", verb, err, out)
+			}
+		}
+		r := grpStart(t, specs, probes.ICMPConfig{})
+		time.Sleep(300 * time.Millisecond)
+		route("del")
+		time.Sleep(300 * time.Millisecond)
+		route("add")
+		time.Sleep(300 * time.Millisecond)
+		ss := r.stop(t)
+		for a, s := range grpByAddr(t, specs, ss) {
+			var failed int
+			for _, x := range s {
+				switch {
+				case x.Err == "send: network is unreachable":
+					failed++
+				case x.Lost:
+					t.Errorf("%s Seq %d lost: %q", a, x.Seq, x.Err)
+				}
+			}
+			if failed == 0 || s[len(s)-1].Lost {
+				t.Errorf("%s: %d send errors, last attempt lost %v; want some, then answers", a, failed, s[len(s)-1].Lost)
+			}
+		}
+	})
 }

@@ -243,11 +243,9 @@ func (s *groupSocket) write(fd uintptr) bool {
 	return true
 }
 
-// receive reads and dispatches replies until the socket is closed.
-func (s *groupSocket) receive() {
-	for s.rc.Read(s.rfn) == nil {
-	}
-}
+// receive reads and dispatches replies until the socket is closed: read
+// never reports done, so Read returns only with the closed socket's error.
+func (s *groupSocket) receive() { _ = s.rc.Read(s.rfn) }
 
 // read drains the socket, then asks the poller to wait for more.
 func (s *groupSocket) read(fd uintptr) bool {

@@ -15,6 +15,7 @@
 #   PERIOD   ms between probes to one target (default 100)
 #   SINGLE   target counts for which to also run one pro-bing probe per
 #            target (default "200"; "" skips)
+#   PROFILE  a directory: write CPU profiles of the Go runs there
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -22,6 +23,7 @@ COUNTS=${COUNTS:-"200 1000"}
 DUR=${DUR:-20}
 PERIOD=${PERIOD:-100}
 SINGLE=${SINGLE-200}
+PROFILE=${PROFILE:-}
 MAX=0
 for n in $COUNTS; do ((n > MAX)) && MAX=$n; done
 ((MAX <= 1000)) || { echo "bench.sh: at most 1000 targets" >&2; exit 2; }
@@ -82,7 +84,9 @@ for n in $COUNTS; do
 	head -n "$n" "$TMP/all" >"$TMP/addrs"
 	gap=$(awk -v p="$PERIOD" -v n="$n" 'BEGIN { printf "%g", p / n }')
 	measure fping "$n" timeout -s INT "$DUR" fping -l -Q 3600 -p "$PERIOD" -i "$gap" -f "$TMP/addrs"
-	measure group "$n" "$TMP/icmpbench" -mode group -first 10.251.0.1 -n "$n" -interval "${PERIOD}ms" -duration "${DUR}s"
+	prof=()
+	[[ -n $PROFILE ]] && prof=(-cpuprofile "$PROFILE/group-$n.pprof")
+	measure group "$n" "$TMP/icmpbench" "${prof[@]}" -mode group -first 10.251.0.1 -n "$n" -interval "${PERIOD}ms" -duration "${DUR}s"
 	for s in $SINGLE; do
 		if [[ $s == "$n" ]]; then
 			measure pro-bing "$n" "$TMP/icmpbench" -mode single -first 10.251.0.1 -n "$n" -interval "${PERIOD}ms" -duration "${DUR}s"

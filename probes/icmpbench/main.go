@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"runtime/pprof"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -26,9 +28,22 @@ func main() {
 	timeout := flag.Duration("timeout", time.Second, "probe timeout")
 	duration := flag.Duration("duration", 20*time.Second, "how long to send")
 	mode := flag.String("mode", "group", "group (one ICMPGroup) or single (one ICMP probe per address)")
+	profile := flag.String("cpuprofile", "", "write a CPU profile to this file")
 	flag.Parse()
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "icmpbench:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(*first, *n, *interval, *timeout, *duration, *mode); err != nil {
 		fmt.Fprintln(os.Stderr, "icmpbench:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
@@ -48,7 +63,7 @@ func run(first string, n int, interval, timeout, duration time.Duration, mode st
 	var (
 		mu                  sync.Mutex
 		attempts, lost      int
-		maxLate             time.Duration
+		late                []time.Duration
 		perAddr             = make(map[string]int, n)
 		firstSent, lastSent = time.Duration(1 << 62), time.Duration(0)
 	)
@@ -60,7 +75,7 @@ func run(first string, n int, interval, timeout, duration time.Duration, mode st
 		if s.Lost {
 			lost++
 		}
-		maxLate = max(maxLate, s.Sent-s.Scheduled)
+		late = append(late, s.Sent-s.Scheduled)
 		firstSent, lastSent = min(firstSent, s.Sent), max(lastSent, s.Sent)
 	}
 	var runs []probes.Probe
@@ -107,7 +122,14 @@ func run(first string, n int, interval, timeout, duration time.Duration, mode st
 	for _, c := range perAddr {
 		lo, hi = min(lo, c), max(hi, c)
 	}
-	fmt.Printf("mode=%s targets=%d attempts=%d (per address %d..%d, sent over %v) lost=%d max_lateness=%v cpu_ms=%d\n",
-		mode, n, attempts, lo, hi, (lastSent - firstSent).Round(time.Millisecond), lost, maxLate, cpu.Milliseconds())
+	slices.Sort(late)
+	pct := func(p int) time.Duration {
+		if len(late) == 0 {
+			return 0
+		}
+		return late[(len(late)-1)*p/100].Round(time.Microsecond)
+	}
+	fmt.Printf("mode=%s targets=%d attempts=%d (per address %d..%d, sent over %v) lost=%d lateness p50/p99/max %v/%v/%v cpu_ms=%d\n",
+		mode, n, attempts, lo, hi, (lastSent - firstSent).Round(time.Millisecond), lost, pct(50), pct(99), pct(100), cpu.Milliseconds())
 	return nil
 }
