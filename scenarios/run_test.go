@@ -346,3 +346,48 @@ func serverIf(t *testing.T, ns string) string {
 	}
 	return strings.SplitN(strings.TrimSuffix(f[1], ":"), "@", 2)[0]
 }
+
+// Compare finds a real regression between two sets of runs that differ
+// only in the injected outage (200 ms against 800 ms, five repeats each),
+// and no significant change between two sets with the same outage.
+func TestCompareFindsInjectedRegression(t *testing.T) {
+	ns, server, ok := inChild(t)
+	if !ok {
+		return
+	}
+	root := t.TempDir()
+	set := func(name string, outage time.Duration) reports.RunSet {
+		dir := filepath.Join(root, name)
+		for i := range 5 {
+			sc := load(t, fmt.Sprintf(`name: compare-%s
+targets:
+  server: {address: %s}
+probes:
+  - {name: ping, kind: icmp, target: server, interval: 20ms, timeout: 300ms}
+baseline: 300ms
+settle: 300ms
+triggers:
+  - {name: cut, kind: exec, timeout: 30s, argv: [env, "%s=%s|%s|%s", %s, -test.run=^TestInjector$, -test.count=1]}
+`, name, server, injectEnv, ns, server, outage, os.Args[0]))
+			res := scenarios.Run(context.Background(), sc, scenarios.Options{Dir: filepath.Join(dir, fmt.Sprintf("r%02d", i+1))})
+			if res.Err != nil {
+				t.Fatal(res.Err)
+			}
+		}
+		rs, err := reports.LoadRunSet(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rs
+	}
+	base, again, worse := set("base", 200*time.Millisecond), set("again", 200*time.Millisecond), set("worse", 800*time.Millisecond)
+	tol, _ := reports.ParseTolerance("10%")
+	if c := reports.Compare(base, worse, tol); !c.Regressed() {
+		t.Errorf("200 ms → 800 ms outage not found as a regression: %+v", c.Subjects)
+	}
+	for _, s := range reports.Compare(base, again, tol).Subjects {
+		if s.Change == reports.Regressed || s.Change == reports.Improved {
+			t.Errorf("the same outage found as a significant change: %+v", s)
+		}
+	}
+}
