@@ -180,3 +180,28 @@ func rebuild(t *testing.T, dir string, rows int, probes ...string) {
 	}
 	t.Logf("rebuilt: partial (%s), %d rows", rd.summary.Reason, rows)
 }
+
+// SIGKILL of the downtime process a user started, while its re-executed
+// runner works in the namespace: the runner is told to stop (parent-death
+// signal) and still writes its partial report.
+func TestParentKilled(t *testing.T) {
+	p := pair(t)
+	c, dir, _, sleep := longRun(t, p)
+	runner := runnerPID(c.cmd.Process.Pid)
+	if runner == 0 {
+		t.Fatal("no re-executed runner process")
+	}
+	if err := c.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	c.wait(t, 10*time.Second)
+	waitFor(t, 30*time.Second, "the runner to finish", func() bool { return !alive(runner) })
+	if alive(sleep) {
+		t.Error("the trigger's process survived")
+	}
+	rd := readRunDir(t, dir)
+	if rd.summary == nil || !rd.summary.Partial || rd.summary.Reason != "interrupted" || rd.rows != rd.sentOf("ping") {
+		t.Fatalf("summary %+v, rows %d", rd.summary, rd.rows)
+	}
+	checkReports(t, dir)
+}
