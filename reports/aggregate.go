@@ -4,10 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
-
-	"gonum.org/v1/gonum/stat"
 )
 
 // Repeated runs of one scenario (`repeat: N`) are summed up here: per
@@ -62,15 +59,14 @@ type AggregateVerdict struct {
 	Failures []string `json:"failures"`
 }
 
-// quantiles sums up values (in any unit) in four figures.
+// quantiles sums up values in four figures, as compare does (R's type 7
+// quantiles), so an aggregate and a comparison of the same runs agree.
 func quantiles(v []float64) QuantileSummary {
 	if len(v) == 0 {
 		return QuantileSummary{}
 	}
-	s := slices.Clone(v)
-	slices.Sort(s)
-	return QuantileSummary{Min: s[0], P50: stat.Quantile(0.5, stat.Empirical, s, nil),
-		P95: stat.Quantile(0.95, stat.Empirical, s, nil), Max: s[len(s)-1]}
+	d := newDist(v)
+	return QuantileSummary{Min: d.Min, P50: d.P50, P95: d.P95, Max: d.Max}
 }
 
 // AggregateRuns sums up the repeats (in order) under mode.
