@@ -1,0 +1,105 @@
+package labtest_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/downtime-lab/downtime/scenarios/triggers"
+)
+
+// The live-migration scenario, A→B, standby, B→A, through the runner: both
+// migrations complete with a downtime QEMU reports, the ICMP probe's gap
+// during each (the gap overlapping it, or starting before the next step) is no shorter than that downtime minus one interval, and the
+// SSH session survives.
+func TestLiveMigrationScenario(t *testing.T) {
+	prefix, ok := inLab(t, false)
+	if !ok {
+		return
+	}
+	r := runScenario(t, "live-migration.yaml", prefix)
+	evs := r.res.Run.Events
+	ping := r.probe(t, "ping")
+	migrations := 0
+	for i, ev := range evs {
+		if ev.Status != triggers.StatusOK {
+			t.Errorf("event %s: %s %s", ev.Name, ev.Status, ev.Error)
+			continue
+		}
+		if ev.Kind != "qmp" {
+			continue
+		}
+		migrations++
+		h := ev.Hypervisor
+		if h == nil || h.DowntimeMS <= 0 {
+			t.Errorf("event %s: no QEMU downtime: %+v", ev.Name, h)
+			continue
+		}
+		downtime := time.Duration(h.DowntimeMS * float64(time.Millisecond))
+		gap, lost := gapAfter(ping, evs, i)
+		line := "event %s: QEMU downtime %.0f ms (total %.0f ms); gaps: icmp %.1f ms (%d lost)"
+		args := []any{ev.Name, h.DowntimeMS, h.TotalTimeMS, ms(gap), lost}
+		for _, name := range []string{"echo", "ssh", "snmp"} {
+			g, l := gapAfter(r.probe(t, name), evs, i)
+			line += ", " + name + " %.1f ms (%d)"
+			args = append(args, ms(g), l)
+		}
+		t.Logf(line, args...)
+		// While the guest is paused nothing answers: the probe must see at
+		// least the pause, less the one interval a pause may fall between
+		// two attempts. (If nothing was lost the gap is 0, and this holds
+		// only for a pause shorter than one interval.)
+		if gap < downtime-ping.Interval {
+			t.Errorf("event %s: icmp gap %v shorter than QEMU's downtime %v minus the interval %v", ev.Name, gap, downtime, ping.Interval)
+		}
+		if !r.answeredAfter(ping, ev.End) {
+			t.Errorf("event %s: the guest never answered ping after the migration", ev.Name)
+		}
+	}
+	if migrations < 2 {
+		t.Errorf("%d migrations, want at least 2 (there and back): %+v", migrations, evs)
+	}
+	for _, name := range []string{"ssh", "echo"} {
+		if p := r.probe(t, name); !p.Survived {
+			t.Errorf("%s session did not survive the migrations: %d sessions, resets %+v", name, p.Sessions, p.Resets)
+		}
+	}
+	if !r.res.Run.Verdict.Pass {
+		t.Errorf("verdict: %v", r.res.Run.Verdict.Failures)
+	}
+}
+
+// The bond-failover scenario through the runner: net0 down (the bond
+// fails over to eth1), then up (it fails back to eth0). Both events
+// succeed, every probe answers after each, and the SSH session survives.
+func TestBondFailoverScenario(t *testing.T) {
+	prefix, ok := inLab(t, true)
+	if !ok {
+		return
+	}
+	r := runScenario(t, "bond-failover.yaml", prefix)
+	evs := r.res.Run.Events
+	if len(evs) != 2 || evs[0].Name != "net0-down" || evs[1].Name != "net0-up" {
+		t.Fatalf("events: %+v", evs)
+	}
+	for i, ev := range evs {
+		if ev.Status != triggers.StatusOK {
+			t.Errorf("event %s: %s %s", ev.Name, ev.Status, ev.Error)
+		}
+		for _, name := range []string{"ping4", "ping6", "ssh"} {
+			p := r.probe(t, name)
+			gap, lost := gapAfter(p, evs, i)
+			t.Logf("event %s: %s (%s) gap %.1f ms, %d lost", ev.Name, name, p.Address, ms(gap), lost)
+			// The failover time is the bond's business (miimon 100 ms);
+			// what must hold is that the service comes back after it.
+			if !r.answeredAfter(p, ev.End) {
+				t.Errorf("event %s: %s never answered after it", ev.Name, name)
+			}
+		}
+	}
+	if p := r.probe(t, "ssh"); !p.Survived {
+		t.Errorf("ssh session did not survive the failover: resets %+v", p.Resets)
+	}
+	if !r.res.Run.Verdict.Pass {
+		t.Errorf("verdict: %v", r.res.Run.Verdict.Failures)
+	}
+}
