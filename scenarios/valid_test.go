@@ -170,7 +170,7 @@ func TestEveryKey(t *testing.T) {
 			"echo":    {MaxStall: 800 * time.Millisecond},
 			"v3":      {MaxHypervisorDowntime: 300 * time.Millisecond},
 		},
-		Repeat:   3,
+		Repeat: 3, RepeatVerdict: "p95",
 		Cooldown: 10 * time.Second,
 		Netns:    "dt-client",
 		Hash:     hashOf(t, path),
