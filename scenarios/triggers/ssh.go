@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/downtime-lab/downtime/probes/sshdial"
 )
@@ -46,9 +47,23 @@ func (s *SSH) Fire(ctx context.Context, out io.Writer) (Outcome, error) {
 		return oc, err
 	}
 	defer client.Close()
+	watch := sshdial.WatchClient(ctx, client, keepAliveEvery, keepAliveTimeout)
 	oc.ExitCode, err = execRemote(ctx, client, cmd, out, execOpts{posix: s.shell == ShellPOSIX})
+	watch.Stop()
+	if werr := watch.Err(); werr != nil && err != nil && ctx.Err() == nil {
+		err = fmt.Errorf("%w (%v)", werr, err)
+	}
 	return oc, err
 }
+
+// A trigger's SSH link is checked this often, and given up after this long
+// without an answer: a hypervisor host that vanishes mid-command makes the
+// event fail with a transport error, not wait for the step's timeout.
+// (Variables, so a test need not wait 20 s.)
+var (
+	keepAliveEvery   = 5 * time.Second
+	keepAliveTimeout = 15 * time.Second
+)
 
 // remoteCommand checks command and wraps it for shell.
 func remoteCommand(command, shell string) (string, error) {

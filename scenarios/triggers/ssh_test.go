@@ -383,3 +383,44 @@ func TestSSHExecCancelDeadNetwork(t *testing.T) {
 		t.Fatal("SSHExec still blocked 60s after the cancel")
 	}
 }
+
+// TestSSHLinkBlackholed: the path to the host drops everything (no reset,
+// no close) while a command runs. The trigger's keepalive notices, and the
+// step fails with a transport error long before its own timeout.
+func TestSSHLinkBlackholed(t *testing.T) {
+	ns := newNS(t, "hole")
+	r := startRemote(t, ns)
+	every, limit := keepAliveEvery, keepAliveTimeout
+	keepAliveEvery, keepAliveTimeout = 200*time.Millisecond, time.Second
+	t.Cleanup(func() { keepAliveEvery, keepAliveTimeout = every, limit })
+
+	gate := filepath.Join(t.TempDir(), "gate")
+	t.Cleanup(func() { _ = os.WriteFile(gate, nil, 0o644) }) // ends the remote loop
+	cmd := fmt.Sprintf("echo started; i=0; while [ ! -e %s ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done", ShellQuote(gate))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out := newSyncBuffer()
+	done := make(chan error, 1)
+	go func() {
+		_, err := NewSSH(r.cfg, cmd, ShellPOSIX).Fire(ctx, out)
+		done <- err
+	}()
+	out.waitFor(t, "started", 30*time.Second)
+	b, err := netns.NewBlocker(ns.Name, netip.MustParseAddr("127.0.0.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	if _, err := b.Block(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "no answer to an SSH keepalive") || ctx.Err() != nil {
+			t.Fatalf("Fire: %v (ctx %v), want a lost connection", err, ctx.Err())
+		}
+		t.Logf("Fire: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the trigger did not notice the dead link within 30 s")
+	}
+}
