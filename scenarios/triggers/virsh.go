@@ -157,10 +157,19 @@ func (v *Virsh) runner(ctx context.Context) (runFunc, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	// A migration can run for minutes: notice a host that goes silent.
+	watch := sshdial.WatchClient(ctx, client, keepAliveEvery, keepAliveTimeout)
 	return func(ctx context.Context, args []string, out io.Writer, grace time.Duration) (int, error) {
-		cmd := "LC_ALL=C " + ShellJoin(append([]string{v.cfg.Binary}, args...))
-		return execRemote(ctx, client, cmd, out, execOpts{posix: true, grace: grace})
-	}, func() { _ = client.Close() }, nil
+			cmd := "LC_ALL=C " + ShellJoin(append([]string{v.cfg.Binary}, args...))
+			code, err := execRemote(ctx, client, cmd, out, execOpts{posix: true, grace: grace})
+			if werr := watch.Err(); werr != nil && err != nil && ctx.Err() == nil {
+				err = fmt.Errorf("%w (%v)", werr, err)
+			}
+			return code, err
+		}, func() {
+			watch.Stop()
+			_ = client.Close()
+		}, nil
 }
 
 // jobStats reads the completed job's figures and libvirt's version; nil
