@@ -60,9 +60,9 @@ func TestJudge(t *testing.T) {
 		{"unseen, shorter than the spacing", Row{Cell: Cell{Kind: "icmp"}, Truth: 50 * ms1, Bound: 1000 * ms1}, true},
 		{"unseen, longer than the spacing", Row{Cell: Cell{Kind: "icmp"}, Truth: 50 * ms1, Bound: 10 * ms1}, false},
 		// A session's gap is truth + retransmission delay − stall.
-		{"tcp stall", Row{Cell: Cell{Kind: "tcp"}, Seen: true, Survived: true, Truth: 1000 * ms1, Retrans: 650 * ms1, Stall: 100 * ms1, Measured: 1560 * ms1, Bound: 120 * ms1}, true},
+		{"tcp stall", Row{Cell: Cell{Kind: "tcp"}, Seen: true, Survived: true, Truth: 1000 * ms1, Retrans: 650 * ms1, CaughtUp: 650 * ms1, Stall: 100 * ms1, Measured: 1560 * ms1, Bound: 120 * ms1}, true},
 		{"tcp without the retransmission", Row{Cell: Cell{Kind: "tcp"}, Seen: true, Survived: true, Truth: 1000 * ms1, Stall: 100 * ms1, Measured: 1560 * ms1, Bound: 120 * ms1}, false},
-		{"tcp blip under the stall", Row{Cell: Cell{Kind: "tcp"}, Survived: true, Truth: 50 * ms1, Retrans: 10 * ms1, Stall: 100 * ms1, Bound: 10 * ms1}, true},
+		{"tcp blip under the stall", Row{Cell: Cell{Kind: "tcp"}, Survived: true, Truth: 50 * ms1, Retrans: 10 * ms1, CaughtUp: 10 * ms1, Stall: 100 * ms1, Bound: 10 * ms1}, true},
 		{"failed", Row{Cell: Cell{Kind: "icmp"}, Failed: "baseline", Seen: true, Truth: 200 * ms1, Measured: 200 * ms1, Bound: 20 * ms1}, false},
 	} {
 		r := c.row
@@ -93,8 +93,8 @@ func TestAnalyze(t *testing.T) {
 	if !r.Seen || r.Gaps != 1 || !r.Survived {
 		t.Fatalf("row %+v", r)
 	}
-	if r.Retrans != 200*ms1 {
-		t.Errorf("retransmission delay %v, want 200ms", r.Retrans)
+	if r.Retrans != 200*ms1 || r.CaughtUp != 200*ms1 {
+		t.Errorf("retransmission delay %v, caught up %v; want 200ms", r.Retrans, r.CaughtUp)
 	}
 	// Good again from the first send answered within 100 ms: 405 ms.
 	if r.Measured != 405*ms1-95*ms1 {
@@ -118,7 +118,7 @@ func TestAnalyze(t *testing.T) {
 func TestOutputs(t *testing.T) {
 	rows := []Row{
 		{Cell: Cell{"icmp", 10 * ms1, 200 * ms1}, Seen: true, Truth: 200 * ms1, Expected: 200 * ms1, Measured: 210 * ms1, Bound: 20 * ms1, Lost: 20, Within: true},
-		{Cell: Cell{"ssh", 10 * ms1, 1000 * ms1}, Seen: true, Truth: time.Second, Measured: 1600 * ms1, Bound: 120 * ms1, Retrans: 690 * ms1, Within: false, Note: "a | b"},
+		{Cell: Cell{"ssh", 10 * ms1, 1000 * ms1}, Seen: true, Truth: time.Second, Measured: 1600 * ms1, Bound: 120 * ms1, Retrans: 690 * ms1, CaughtUp: 700 * ms1, Within: false, Note: "a | b"},
 		{Cell: Cell{"snmp", ms1, 50 * ms1}, Skipped: "too fast"},
 	}
 	var b bytes.Buffer
@@ -134,8 +134,8 @@ func TestOutputs(t *testing.T) {
 			t.Errorf("csv record %v has %d fields", rec, len(rec))
 		}
 	}
-	if got := recs[2][len(columns)-4]; got != "690.000" {
-		t.Errorf("retransmission delay %q", got)
+	if got := recs[2][len(columns)-5] + " " + recs[2][len(columns)-4]; got != "690.000 700.000" {
+		t.Errorf("retransmission delay, caught up: %q", got)
 	}
 	b.Reset()
 	if err := WriteMarkdown(&b, rows); err != nil {

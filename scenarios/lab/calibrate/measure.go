@@ -272,18 +272,21 @@ func (r *Row) analyze(pm reports.ProbeMeta, samples []probes.Sample, from, to ti
 		}
 	}
 	// TCP's retransmission delay: the first answer to arrive after the
-	// unblock, of those sent before it.
-	first := time.Duration(-1)
+	// unblock, of those sent before it; caught up: the last of them.
+	first, last := time.Duration(-1), time.Duration(-1)
 	for _, s := range ss {
 		if s.Lost || s.Sent >= to {
 			continue
 		}
-		if at := s.Sent + s.RTT; at >= to && (first < 0 || at < first) {
-			first = at
+		if at := s.Sent + s.RTT; at >= to {
+			if first < 0 || at < first {
+				first = at
+			}
+			last = max(last, at)
 		}
 	}
 	if first >= 0 {
-		r.Retrans = first - to
+		r.Retrans, r.CaughtUp = first-to, last-to
 	}
 }
 
@@ -294,7 +297,7 @@ func (r Row) summary() string {
 	}
 	s := fmt.Sprintf("truth %v measured %v bound %v error %v lost %d", ms(r.Truth), ms(r.Measured), ms(r.Bound), ms(r.Diff()), r.Lost)
 	if isSession(r.Kind) {
-		s += fmt.Sprintf(" retrans %v", ms(r.Retrans))
+		s += fmt.Sprintf(" retrans %v caught up %v", ms(r.Retrans), ms(r.CaughtUp))
 	}
 	if !r.Within {
 		s += " OUTSIDE"

@@ -22,7 +22,7 @@ type Row struct {
 	Inject time.Duration `json:"inject"`
 	// Expected is what the probe should measure. For icmp and snmp it is
 	// the truth. A session probe's gap is the span of send times whose
-	// answers took longer than its stall threshold: truth + Retrans −
+	// answers took longer than its stall threshold: truth + CaughtUp −
 	// Stall (at least 0).
 	Expected time.Duration `json:"expected"`
 	Measured time.Duration `json:"measured"` // the gap overlapping the outage; 0 if none
@@ -36,6 +36,11 @@ type Row struct {
 	// unblock to the first answer that arrived after it. It is part of
 	// what a session's user sees, but not of the network's outage.
 	Retrans time.Duration `json:"retrans"`
+	// CaughtUp, for session probes, is from the unblock to the answer of
+	// the last attempt sent before it: when the session had answered
+	// everything the outage held up (both directions' retransmissions,
+	// and the probe's own queue). The stall ends there.
+	CaughtUp time.Duration `json:"caught_up"`
 	// Stall is the stall threshold of a session probe (answers slower
 	// than this are bad), which the bound includes.
 	Stall time.Duration `json:"stall,omitempty"`
@@ -63,7 +68,7 @@ func (r *Row) judge() {
 	}
 	r.Expected = r.Truth
 	if isSession(r.Kind) {
-		r.Expected = max(0, r.Truth+r.Retrans-r.Stall)
+		r.Expected = max(0, r.Truth+r.CaughtUp-r.Stall)
 	}
 	slack := InFlight + r.Inject
 	lo, hi := r.Measured-r.Bound-slack, r.Measured+slack

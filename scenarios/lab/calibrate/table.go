@@ -11,26 +11,26 @@ import (
 )
 
 // columns of every output, in order.
-var columns = []string{"kind", "interval", "outage", "truth_ms", "expected_ms", "measured_ms", "error_ms", "bound_ms", "retrans_delay_ms", "lost", "within", "note"}
+var columns = []string{"kind", "interval", "outage", "truth_ms", "expected_ms", "measured_ms", "error_ms", "bound_ms", "retrans_delay_ms", "caught_up_ms", "lost", "within", "note"}
 
 // cells renders a row's columns; skipped and failed rows say so.
 func (r Row) cells() []string {
 	head := []string{r.Kind, dur(r.Interval), dur(r.Outage)}
 	switch {
 	case r.Skipped != "":
-		return append(head, "", "", "", "", "", "", "", "skipped", r.Skipped)
+		return append(head, "", "", "", "", "", "", "", "", "skipped", r.Skipped)
 	case r.Failed != "":
-		return append(head, "", "", "", "", "", "", "", "no", "failed: "+r.Failed)
+		return append(head, "", "", "", "", "", "", "", "", "no", "failed: "+r.Failed)
 	}
-	retrans := ""
+	retrans, caught := "", ""
 	if isSession(r.Kind) && r.Seen {
-		retrans = ms(r.Retrans)
+		retrans, caught = ms(r.Retrans), ms(r.CaughtUp)
 	}
 	within := "no"
 	if r.Within {
 		within = "yes"
 	}
-	return append(head, ms(r.Truth), ms(r.Expected), ms(r.Measured), ms(r.Diff()), ms(r.Bound), retrans,
+	return append(head, ms(r.Truth), ms(r.Expected), ms(r.Measured), ms(r.Diff()), ms(r.Bound), retrans, caught,
 		strconv.Itoa(r.Lost), within, r.Note)
 }
 
@@ -91,8 +91,8 @@ func WriteCSV(w io.Writer, rows []Row) error {
 // verdict.
 func WriteMarkdown(w io.Writer, rows []Row) error {
 	var b strings.Builder
-	b.WriteString("| kind | interval | outage | truth (ms) | expected (ms) | measured (ms) | error (ms) | bound (ms) | retrans. delay (ms) | lost | within | note |\n")
-	b.WriteString("|---|---|---|--:|--:|--:|--:|--:|--:|--:|---|---|\n")
+	b.WriteString("| kind | interval | outage | truth (ms) | expected (ms) | measured (ms) | error (ms) | bound (ms) | retrans. delay (ms) | caught up (ms) | lost | within | note |\n")
+	b.WriteString("|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|---|\n")
 	for _, r := range rows {
 		c := r.cells()
 		for i := range c {
@@ -120,12 +120,14 @@ than the spacing of the attempts around it, which is then its bound.
 For icmp and snmp, expected = truth. Session probes (tcp, ssh) measure the
 stalls of one TCP connection, so they see more than the network's outage:
 TCP resends a lost segment only on its retransmission timer (about 200 ms,
-doubling each time), and the session stays stalled after the unblock for
-the retransmission delay shown (from the unblock to the first answer
-after it). Their gap is the span of send times whose answers took longer
+doubling each time), so the session stays stalled after the unblock. The
+retransmission delay is from the unblock to the first answer after it;
+caught up is from the unblock to the answer of the last attempt sent before
+it (both directions' retransmissions and the probe's own queue drained).
+A session probe's gap is the span of send times whose answers took longer
 than the stall threshold S (the larger of 2 × interval and 100 ms), so
-expected = truth + retransmission delay − S, and 0 when that is negative:
-a blip shorter than S is, by definition, no stall.`, dur(InFlight))
+expected = truth + caught up − S, and 0 when that is negative: a blip
+shorter than S is, by definition, no stall.`, dur(InFlight))
 
 // ms renders a duration in milliseconds with three decimals.
 func ms(d time.Duration) string {
