@@ -36,9 +36,9 @@ func TestSampleWriterGolden(t *testing.T) {
 
 // roundTripped is s as samples.csv keeps it: times to the microsecond.
 func roundTripped(s probes.Sample) probes.Sample {
-	s.Scheduled = s.Scheduled.Round(time.Microsecond)
-	s.Sent = s.Sent.Round(time.Microsecond)
-	s.RTT = s.RTT.Round(time.Microsecond)
+	s.Scheduled = micros(s.Scheduled)
+	s.Sent = micros(s.Sent)
+	s.RTT = micros(s.RTT)
 	if s.Lost {
 		s.RTT = 0
 	}

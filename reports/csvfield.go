@@ -42,7 +42,7 @@ func appendField(b []byte, s string) []byte {
 // appendMS appends d in milliseconds with three decimals (microsecond
 // resolution), rounded to the nearest microsecond.
 func appendMS(b []byte, d time.Duration) []byte {
-	us := d.Round(time.Microsecond) / time.Microsecond
+	us := micros(d) / time.Microsecond
 	u := uint64(us)
 	if us < 0 {
 		b = append(b, '-')
@@ -68,6 +68,17 @@ func msFloat(d time.Duration) float64 {
 
 // msDuration converts a millisecond figure back to a Duration, saturating
 // instead of overflowing on absurd input.
+// micros rounds d to the microsecond, the resolution of the CSV files.
+// Round saturates at the ends of the range, leaving a value that is no
+// whole microsecond; that one is cut down instead, so it reads back the same.
+func micros(d time.Duration) time.Duration {
+	r := d.Round(time.Microsecond)
+	if r%time.Microsecond != 0 {
+		r = d.Truncate(time.Microsecond)
+	}
+	return r
+}
+
 func msDuration(ms float64) time.Duration {
 	ns := math.Round(ms * 1e6)
 	switch {
@@ -96,7 +107,7 @@ func parseMS(b []byte) (time.Duration, error) {
 	i := 0
 	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
 		ms = ms*10 + uint64(s[i]-'0')
-		if ms >= math.MaxInt64/uint64(time.Millisecond) {
+		if ms > math.MaxInt64/uint64(time.Millisecond) {
 			return 0, errNumber
 		}
 	}
@@ -116,6 +127,10 @@ func parseMS(b []byte) (time.Duration, error) {
 			return 0, errNumber
 		}
 		return msDuration(f), nil
+	}
+	// The largest duration is written as 9223372036854.775: it must read.
+	if ms == math.MaxInt64/uint64(time.Millisecond) && frac > math.MaxInt64%uint64(time.Millisecond) {
+		return 0, errNumber
 	}
 	d := time.Duration(ms)*time.Millisecond + time.Duration(frac)
 	if neg {
