@@ -133,26 +133,9 @@ func calibrateChild(stdout, stderr io.Writer) int {
 
 // writeCalibration writes calibration.csv and calibration.md into dir.
 func writeCalibration(dir string, rows []calibrate.Row) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	for name, write := range map[string]func(io.Writer, []calibrate.Row) error{
-		"calibration.csv": calibrate.WriteCSV,
-		"calibration.md":  calibrate.WriteMarkdown,
-	} {
-		f, err := os.Create(filepath.Join(dir, name))
-		if err != nil {
-			return err
-		}
-		err = write(f, rows)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return fmt.Errorf("writing %s: %w", name, err)
-		}
-	}
-	return nil
+	return writeFiles(dir,
+		outFile{"calibration.csv", func(w io.Writer) error { return calibrate.WriteCSV(w, rows) }},
+		outFile{"calibration.md", func(w io.Writer) error { return calibrate.WriteMarkdown(w, rows) }})
 }
 
 // durationList parses a comma-separated list of positive durations; an

@@ -166,23 +166,9 @@ func runRepeats(ctx context.Context, sc *scenarios.Scenario, opt scenarios.Optio
 }
 
 func writeAggregate(dir string, a reports.Aggregate) error {
-	for name, write := range map[string]func(io.Writer, reports.Aggregate) error{
-		"aggregate.json": reports.WriteAggregateJSON,
-		"aggregate.md":   reports.WriteAggregateMarkdown,
-	} {
-		f, err := os.OpenFile(filepath.Join(dir, name), os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
-		if err != nil {
-			return err
-		}
-		err = write(f, a)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return fmt.Errorf("writing %s: %w", name, err)
-		}
-	}
-	return nil
+	return writeFiles(dir,
+		outFile{"aggregate.json", func(w io.Writer) error { return reports.WriteAggregateJSON(w, a) }},
+		outFile{"aggregate.md", func(w io.Writer) error { return reports.WriteAggregateMarkdown(w, a) }})
 }
 
 // parseInterspersed parses flags that may come before or after the
