@@ -20,6 +20,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/downtime-lab/downtime/scenarios/triggers"
 )
 
 // Up builds the lab and boots the guest on side A, with side B waiting as
@@ -225,7 +227,7 @@ func applyAnnounce(ctx context.Context, cfg Config, s *Side) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	_, err := qmpCall(ctx, s.QMP, "migrate-set-parameters", map[string]int{"announce-rounds": *cfg.AnnounceRounds})
+	_, err := triggers.QMPCall(ctx, s.QMP, "migrate-set-parameters", map[string]int{"announce-rounds": *cfg.AnnounceRounds})
 	if err == nil {
 		cfg.logf("lab: %s: announce-rounds %d", s.Name, *cfg.AnnounceRounds)
 	}

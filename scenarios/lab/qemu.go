@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/digitalocean/go-qemu/qmp"
+	"github.com/downtime-lab/downtime/scenarios/triggers"
 )
 
 // guestMAC is the MAC of the guest's first NIC; the second adds one.
@@ -147,57 +147,12 @@ func tail(path string, n int) string {
 	return strings.Join(lines, " | ")
 }
 
-// qmpCall runs one QMP command on a socket and returns its "return" value.
-// It gives up when ctx ends (QEMU serves one QMP client at a time, so a
-// connection can wait for another client to leave).
-func qmpCall(ctx context.Context, socket, execute string, args any) (json.RawMessage, error) {
-	mon, err := qmp.NewSocketMonitor("unix", socket, 2*time.Second)
-	if err != nil {
-		return nil, err
-	}
-	type result struct {
-		raw []byte
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		if err := mon.Connect(); err != nil {
-			done <- result{err: err}
-			_ = mon.Disconnect()
-			return
-		}
-		defer mon.Disconnect()
-		cmd, err := json.Marshal(qmp.Command{Execute: execute, Args: args})
-		if err != nil {
-			done <- result{err: err}
-			return
-		}
-		raw, err := mon.Run(cmd)
-		done <- result{raw, err}
-	}()
-	select {
-	case r := <-done:
-		if r.err != nil {
-			return nil, fmt.Errorf("qmp %s: %w", execute, r.err)
-		}
-		var resp struct {
-			Return json.RawMessage `json:"return"`
-		}
-		if err := json.Unmarshal(r.raw, &resp); err != nil {
-			return nil, fmt.Errorf("qmp %s: %w", execute, err)
-		}
-		return resp.Return, nil
-	case <-ctx.Done():
-		return nil, fmt.Errorf("qmp %s on %s: %w", execute, socket, ctx.Err())
-	}
-}
-
 // runState asks a side's QEMU for its run state ("running", "inmigrate",
 // "postmigrate", "paused", ...); "" when it does not answer.
 func runState(ctx context.Context, s *Side) string {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	raw, err := qmpCall(ctx, s.QMP, "query-status", nil)
+	raw, err := triggers.QMPCall(ctx, s.QMP, "query-status", nil)
 	if err != nil {
 		return ""
 	}

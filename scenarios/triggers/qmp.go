@@ -214,6 +214,18 @@ func dialQMP(ctx context.Context, socket string) (*qmpConn, error) {
 // close disconnects; a command still waiting for QEMU then fails at once.
 func (c *qmpConn) close() { _ = c.mon.Disconnect() }
 
+// QMPCall connects to a QMP socket, runs one command and returns its
+// "return" value, giving up when ctx ends (QEMU serves one QMP client at a
+// time, so a connection may wait for another client to leave).
+func QMPCall(ctx context.Context, socket, execute string, args any) (json.RawMessage, error) {
+	c, err := dialQMP(ctx, socket)
+	if err != nil {
+		return nil, err
+	}
+	defer c.close()
+	return c.run(ctx, execute, args)
+}
+
 // run sends one command and returns its "return" value.
 func (c *qmpConn) run(ctx context.Context, execute string, args any) (json.RawMessage, error) {
 	cmd, err := json.Marshal(qmp.Command{Execute: execute, Args: args})
