@@ -148,20 +148,7 @@ func htmlEventRow(e triggers.Event, run *Run) htmlEvent {
 			row.Times = formatMS(h.TotalTimeMS) + " / " + formatMS(h.SetupTimeMS)
 		}
 	}
-	for _, s := range networkShares(e, run) {
-		if s.GapMS == 0 {
-			continue
-		}
-		txt := s.Probe
-		if s.Address != "" {
-			txt += " " + s.Address
-		}
-		txt += ": " + formatMS(s.GapMS) + " ± " + formatMS(s.BoundMS)
-		if s.NetworkMS != nil {
-			txt += " (network " + formatMS(*s.NetworkMS) + ")"
-		}
-		row.Shares = append(row.Shares, txt)
-	}
+	row.Shares = shareTexts(e, run)
 	return row
 }
 

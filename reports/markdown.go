@@ -157,18 +157,7 @@ func mdEvents(b *strings.Builder, run *Run) {
 			}
 		}
 		var shares []string
-		for _, s := range networkShares(e, run) {
-			if s.GapMS == 0 {
-				continue
-			}
-			txt := s.Probe
-			if s.Address != "" {
-				txt += " " + s.Address
-			}
-			txt += ": " + formatMS(s.GapMS) + " ± " + formatMS(s.BoundMS)
-			if s.NetworkMS != nil {
-				txt += " (network " + formatMS(*s.NetworkMS) + ")"
-			}
+		for _, txt := range shareTexts(e, run) {
 			shares = append(shares, mdText(txt))
 		}
 		share := "no gap"

@@ -260,6 +260,27 @@ func summarizeEvent(e triggers.Event, run *Run) EventSummary {
 	return es
 }
 
+// shareTexts are the measured gaps of event e as the reports print them,
+// one per probe that saw a gap: "ping 10.0.0.2: 120 ms ± 20 ms (network 68 ms)".
+func shareTexts(e triggers.Event, run *Run) []string {
+	var out []string
+	for _, s := range networkShares(e, run) {
+		if s.GapMS == 0 {
+			continue
+		}
+		txt := s.Probe
+		if s.Address != "" {
+			txt += " " + s.Address
+		}
+		txt += ": " + formatMS(s.GapMS) + " ± " + formatMS(s.BoundMS)
+		if s.NetworkMS != nil {
+			txt += " (network " + formatMS(*s.NetworkMS) + ")"
+		}
+		out = append(out, txt)
+	}
+	return out
+}
+
 // networkShares puts, for every probe, the longest gap that fell during e
 // (as GapTrigger attributes gaps) beside the hypervisor's downtime. The two figures stay separate; the
 // difference is only what the hypervisor's word leaves unexplained.
