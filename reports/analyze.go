@@ -151,7 +151,7 @@ func analyzeProbe(pm ProbeMeta, v view, end time.Duration, rtts *[]float64) Prob
 	if pm.Interval <= 0 {
 		pm.Interval = inferInterval(v)
 	}
-	r := ProbeResult{ProbeMeta: pm, Sent: v.len(), FailoverFirstAnswer: -1}
+	r := ProbeResult{ProbeMeta: pm, Sent: v.len(), FailoverFirstAnswer: -1, firstGoodSent: -1}
 	if v.len() == 0 {
 		return r
 	}
@@ -170,7 +170,7 @@ func analyzeProbe(pm ProbeMeta, v view, end time.Duration, rtts *[]float64) Prob
 	}
 	r.Points = points(v)
 	if pm.FailoverFor != "" {
-		r.FailoverFirstAnswer = firstGood(&pm, v)
+		r.firstGoodSent, r.FailoverFirstAnswer = firstGood(&pm, v)
 	}
 	return r
 }

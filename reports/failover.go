@@ -9,14 +9,24 @@ import "time"
 // either, and the failover address's own result is kept beside it for the
 // record (Evaluate skips it).
 
-// firstGood is the send time of the first good attempt, or −1.
-func firstGood(pm *ProbeMeta, v view) time.Duration {
+// firstGood is the send time of the first good attempt, and the time of
+// the first answer (an earlier request may be answered later: the network
+// can hold it, e.g. while ARP resolves the new address); −1 for none.
+func firstGood(pm *ProbeMeta, v view) (sent, answered time.Duration) {
+	sent, answered = -1, -1
 	for i := 0; i < v.len(); i++ {
-		if s := v.at(i); good(pm, s) {
-			return s.Sent
+		s := v.at(i)
+		if !good(pm, s) {
+			continue
+		}
+		if sent < 0 {
+			sent = s.Sent
+		}
+		if at := s.Sent + s.RTT; answered < 0 || at < answered {
+			answered = at
 		}
 	}
-	return -1
+	return sent, answered
 }
 
 // span is a closed interval of run time; an end of forever is open.
@@ -48,15 +58,19 @@ func mergeFailover(results []ProbeResult) {
 	}
 }
 
-// downSpans are the times the failover address did not answer: before its
-// first answer, and in each of its own gaps.
+// downSpans are the times the failover address did not answer: until its
+// first answer arrived, and in each of its own gaps. The first span ends
+// with the answer, not with the send of the request answered: a request to
+// an address that is not up yet can wait in the network (ARP holds it) and
+// be answered the moment the address appears, and the guest was not
+// reachable while it waited.
 func downSpans(f *ProbeResult) []span {
-	if f.FailoverFirstAnswer < 0 {
+	if f.firstGoodSent < 0 {
 		return []span{{-forever, forever}}
 	}
 	down := []span{{-forever, f.FailoverFirstAnswer}}
 	for _, g := range f.Gaps {
-		if g.End <= f.FailoverFirstAnswer {
+		if g.End <= f.firstGoodSent {
 			continue // the wait for the first answer, already covered
 		}
 		end := g.End

@@ -37,12 +37,12 @@ func TestFailoverMerge(t *testing.T) {
 	for _, tt := range []struct {
 		name              string
 		primary, failover string
-		gaps              []Gap // of the primary, after the merge
-		first             time.Duration
+		gaps              []Gap         // of the primary, after the merge
+		first             time.Duration // the first answer: sent + 1 ms RTT
 	}{
 		{"the guest comes back at the new address",
 			"....xxxxxxxxxxxx", "    xxxxx.......",
-			[]Gap{{Start: 300 * ms, End: 900 * ms, Bound: 200 * ms, Lost: 6, FirstSeq: 4, LastSeq: 15}}, 900 * ms},
+			[]Gap{{Start: 300 * ms, End: 901 * ms, Bound: 200 * ms, Lost: 6, FirstSeq: 4, LastSeq: 15}}, 901 * ms},
 		{"the guest comes back at the old address",
 			"....xxxx........", "    xxxxxxxxxxxx",
 			[]Gap{{Start: 300 * ms, End: 800 * ms, Bound: 200 * ms, Lost: 4, FirstSeq: 4, LastSeq: 7}}, -1},
@@ -51,7 +51,7 @@ func TestFailoverMerge(t *testing.T) {
 			[]Gap{{Start: 300 * ms, End: 1500 * ms, Bound: 200 * ms, Lost: 12, Open: true, FirstSeq: 4, LastSeq: 15}}, -1},
 		{"both answer: no gap",
 			"................", "    ............",
-			nil, 400 * ms},
+			nil, 401 * ms},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			samples := append(attempts("ping", "192.168.10.91", tt.primary), attempts("ping", "192.168.20.91", tt.failover)...)

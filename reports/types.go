@@ -99,6 +99,9 @@ type ProbeResult struct {
 	// FailoverAddress is the target's failover address folded into this
 	// result, if any.
 	FailoverAddress string
+	// firstGoodSent is when the first good attempt of a failover address
+	// was sent (−1 if none): where, by the gap rules, its silence ended.
+	firstGoodSent time.Duration
 	// Points are the attempts in Seq order, answered and lost, for the
 	// timeline plot; Analyze fills them, possibly thinned by Decimate
 	// (every lost attempt kept, the slowest answer per bucket kept).

@@ -2,7 +2,9 @@ package scenarios_test
 
 import (
 	"context"
+
 	"fmt"
+	"golang.org/x/sys/unix"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -390,4 +392,111 @@ triggers:
 			t.Errorf("the same outage found as a significant change: %+v", s)
 		}
 	}
+}
+
+// TestMover is a helper process run by an exec trigger: like a Hyper-V
+// Replica failover, the guest's address goes away and, after a while,
+// comes back as another one. It prints when (CLOCK_MONOTONIC, ns).
+func TestMover(t *testing.T) {
+	spec := os.Getenv("DT_TEST_MOVE") // ns|dev|old/len|new/len|delay
+	if spec == "" {
+		t.Skip("helper process for TestRunFollowsFailoverAddress, run by its exec trigger")
+	}
+	f := strings.Split(spec, "|")
+	delay, err := time.ParseDuration(f[4])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("ip", "-n", f[0], "addr", "del", f[2], "dev", f[1]).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	time.Sleep(delay)
+	if out, err := exec.Command("ip", "-n", f[0], "addr", "add", f[3], "dev", f[1]).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	added := monoNow()
+	// A guest that comes up announces its address (gratuitous ARP), as
+	// Hyper-V's network stack does; without it the peer's neighbour entry
+	// for the new address waits out ARP's retry timer.
+	addr, _, _ := strings.Cut(f[3], "/")
+	if out, err := exec.Command("ip", "netns", "exec", f[0], "busybox", "arping", "-U", "-c", "1", "-I", f[1], addr).CombinedOutput(); err != nil {
+		t.Fatalf("arping: %v: %s", err, out)
+	}
+	fmt.Printf("added_mono_ns=%d\n", added)
+}
+
+func monoNow() int64 {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		panic(err)
+	}
+	return ts.Nano()
+}
+
+// A guest that comes back at its failover address: the probe follows it,
+// the gap ends with the first answer from the new address, and the time of
+// that answer is measured within one interval of the truth.
+func TestRunFollowsFailoverAddress(t *testing.T) {
+	ns, server, ok := inChild(t)
+	if !ok {
+		return
+	}
+	a := netip.MustParseAddr(server).As4()
+	a[3] = 77
+	moved := netip.AddrFrom4(a).String()
+	dev := serverIf(t, ns)
+	const iv = 20 * time.Millisecond
+	sc := load(t, fmt.Sprintf(`name: replica
+targets:
+  guest: {address: %s, failover_address: %s}
+probes:
+  - {name: ping, kind: icmp, target: guest, interval: 20ms, timeout: 300ms}
+baseline: 500ms
+settle: 1s
+triggers:
+  - {name: failover, kind: exec, timeout: 30s, argv: [env, "DT_TEST_MOVE=%s|%s|%s/24|%s/24|400ms", %s, -test.run=^TestMover$, -test.count=1, -test.v]}
+thresholds:
+  ping: {max_time_to_failover_address: 5s}
+`, server, moved, ns, dev, server, moved, os.Args[0]))
+	dir := filepath.Join(t.TempDir(), "run")
+	start := monoNow()
+	res := scenarios.Run(context.Background(), sc, scenarios.Options{Dir: dir})
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	out, _ := os.ReadFile(filepath.Join(dir, res.Run.Events[0].Output))
+	m := regexp.MustCompile(`added_mono_ns=(\d+)`).FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("mover printed no time:\n%s", out)
+	}
+	added, _ := strconv.ParseInt(string(m[1]), 10, 64)
+	truth := time.Duration(added - start) // run time of the new address, give or take the runner's start
+	var p *reports.ProbeResult
+	for i := range res.Run.Probes {
+		if res.Run.Probes[i].FailoverFor == "" {
+			p = &res.Run.Probes[i]
+		}
+	}
+	if p == nil || p.FailoverAddress != moved {
+		t.Fatalf("no result with the failover address folded in: %+v", res.Run.Probes)
+	}
+	first := p.FailoverFirstAnswer
+	// The first attempt sent after the address came up answers (plus an ARP
+	// exchange): within one interval and a little of the truth.
+	if first < truth-2*time.Millisecond || first > truth+iv+20*time.Millisecond {
+		t.Errorf("first answer from %s at %s, address added at %s", moved, first, truth)
+	}
+	// The guest was unreachable from the primary's last answer until the
+	// new address answered: one gap, ending with that answer, about the
+	// 400 ms the address was away (plus the primary's edge).
+	if len(p.Gaps) != 1 || p.Gaps[0].Open || p.Gaps[0].End != first {
+		t.Fatalf("want one closed gap ending at the first answer %s: %+v", first, p.Gaps)
+	}
+	if g := p.Gaps[0].Duration(); g < 400*time.Millisecond || g > 400*time.Millisecond+p.Gaps[0].Bound+50*time.Millisecond {
+		t.Errorf("gap %s ±%s for a 400 ms move", g, p.Gaps[0].Bound)
+	}
+	if !res.Run.Verdict.Pass {
+		t.Errorf("verdict: %v", res.Run.Verdict.Failures)
+	}
+	t.Logf("address added at %s, first answer %s, gap %s ±%s", truth, first, p.Gaps[0].Duration(), p.Gaps[0].Bound)
 }
