@@ -62,17 +62,28 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	signals := make(chan os.Signal, 2)
-	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	signals := make(chan os.Signal, 4)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(signals)
 	go func() {
-		s := <-signals
-		fmt.Fprintf(stderr, "\ndowntime: %s: stopping; writing a partial report (again to quit at once)\n", s)
-		cancel()
-		<-signals
-		// Every row already written is a whole line: the file stays valid.
-		fmt.Fprintln(stderr, "downtime: quitting at once; samples.csv holds every sample taken; rebuild the reports with: downtime report", dir)
-		os.Exit(scenarios.ExitNotRun)
+		stopping := false
+		for s := range signals {
+			// SIGHUP is the parent-death signal of a re-executed runner.
+			// The kernel may send it once per exiting thread of the
+			// parent, so it only ever means "stop", never "quit at once".
+			if !stopping {
+				fmt.Fprintf(stderr, "\ndowntime: %s: stopping; writing a partial report (again to quit at once)\n", s)
+				stopping = true
+				cancel()
+				continue
+			}
+			if s == syscall.SIGHUP {
+				continue
+			}
+			// Every row already written is a whole line: the file stays valid.
+			fmt.Fprintln(stderr, "downtime: quitting at once; samples.csv holds every sample taken; rebuild the reports with: downtime report", dir)
+			os.Exit(scenarios.ExitNotRun)
+		}
 	}()
 
 	disp := newDisplay(stderr, !*quiet && isTerminal(stderr))
@@ -227,8 +238,8 @@ func reexecIn(ns, dir string, args []string, stdout, stderr io.Writer) int {
 	// it once, forwarded from here, whether it was sent to this PID (kill,
 	// a supervisor) or to the terminal's foreground group (Ctrl-C): two
 	// would mean "quit at once". If this process dies, the child is told
-	// to stop and still writes its partial report.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	// to stop (SIGHUP) and still writes its partial report.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGHUP}
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(signals)
