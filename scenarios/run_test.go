@@ -500,3 +500,51 @@ thresholds:
 	}
 	t.Logf("address added at %s, first answer %s, gap %s ±%s", truth, first, p.Gaps[0].Duration(), p.Gaps[0].Bound)
 }
+
+// Steps run in order of their offsets, each after the one before has
+// ended, unless it is marked parallel.
+func TestRunTimelineOrderAndParallel(t *testing.T) {
+	_, server, ok := inChild(t)
+	if !ok {
+		return
+	}
+	sc := load(t, fmt.Sprintf(`name: timeline
+targets:
+  server: {address: %s}
+probes:
+  - {name: ping, kind: icmp, target: server, interval: 50ms, timeout: 300ms}
+baseline: 200ms
+settle: 0s
+triggers:
+  - {name: late, kind: wait, at: 300ms, duration: 100ms}
+  - {name: slow, kind: exec, at: 0s, argv: [sleep, "0.5"]}
+  - {name: after-slow, kind: wait, at: 100ms, duration: 50ms}
+  - {name: alongside, kind: wait, at: 100ms, duration: 50ms, parallel: true}
+`, server))
+	// In order of at: slow (0), after-slow (100ms), alongside (100ms, parallel),
+	// late (300ms). after-slow waits for slow to end; alongside does not wait
+	// for after-slow; late waits for both.
+	res := scenarios.Run(context.Background(), sc, scenarios.Options{Dir: filepath.Join(t.TempDir(), "run")})
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	ev := map[string]triggers.Event{}
+	var order []string
+	for _, e := range res.Run.Events {
+		ev[e.Name] = e
+		order = append(order, e.Name)
+	}
+	if len(ev) != 4 {
+		t.Fatalf("events: %v", order)
+	}
+	slow, after, along, late := ev["slow"], ev["after-slow"], ev["alongside"], ev["late"]
+	if after.Start < slow.End {
+		t.Errorf("after-slow started at %s, before slow ended at %s", after.Start, slow.End)
+	}
+	if along.Start >= after.End {
+		t.Errorf("alongside (parallel) started at %s, after after-slow ended at %s", along.Start, after.End)
+	}
+	if late.Start < max(after.End, along.End) || late.Start < sc.Baseline+300*time.Millisecond {
+		t.Errorf("late started at %s: before the steps before it ended, or before its offset", late.Start)
+	}
+}
