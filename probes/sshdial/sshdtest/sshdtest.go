@@ -4,23 +4,16 @@
 package sshdtest
 
 import (
-	"bufio"
 	"bytes"
-	"context"
-	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
-	"strings"
-	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/downtime-lab/downtime/scenarios/lab/netns"
+	"github.com/downtime-lab/downtime/scenarios/lab/peers"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 )
@@ -33,16 +26,16 @@ type SSHD struct {
 	IdentityFile string        // client private key, authorized on the server
 	KnownHosts   string        // holds the server's host key (line 3)
 	HostKey      ssh.PublicKey // the server's host key
-	Dir          string
-	PID          int // sshd listener
-	log          *syncBuffer
+	Dir          string        // sshd_config, authorized_keys and the keys
+	PID          int           // sshd listener
+	peer         *peers.SSHD
 }
 
 // HostPort returns "host:port" of the server.
 func (s *SSHD) HostPort() string { return net.JoinHostPort(s.Addr.String(), strconv.Itoa(s.Port)) }
 
 // Log returns what sshd wrote so far (-e: its log goes to stderr).
-func (s *SSHD) Log() string { return s.log.String() }
+func (s *SSHD) Log() string { return s.peer.Log() }
 
 // NeedSSHD skips t unless OpenSSH's sshd and ssh-keygen are installed.
 func NeedSSHD(t testing.TB) {
@@ -90,108 +83,27 @@ func WriteKnownHosts(t testing.TB, path, hostport string, key ssh.PublicKey, has
 }
 
 // StartSSHD runs a real sshd (-D -e) inside ns, listening on addr:port,
-// accepting a fresh client key for root, and stops it (by PID, with its
-// process group) when t ends.
+// accepting a fresh client key for root (the lab's peers.StartSSHD does
+// the work), and stops it, with every session it forked, when t ends.
 func StartSSHD(t testing.TB, ns *netns.NS, addr netip.Addr, port int) *SSHD {
 	t.Helper()
 	NeedSSHD(t)
-	// Privilege separation needs this directory; the Debian package's
-	// service would create it, but no service runs here.
-	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
-		t.Fatalf("create /run/sshd: %v", err)
-	}
 	dir := t.TempDir()
-	s := &SSHD{Addr: addr, Port: port, User: "root", Dir: dir, log: &syncBuffer{}}
-	s.HostKey = Keygen(t, filepath.Join(dir, "host_ed25519"), "")
-	s.IdentityFile = filepath.Join(dir, "id_ed25519")
-	Keygen(t, s.IdentityFile, "")
-	pub, err := os.ReadFile(s.IdentityFile + ".pub")
+	p, err := peers.StartSSHD(ns.Name, addr, port, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "authorized_keys"), pub, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s.KnownHosts = filepath.Join(dir, "known_hosts")
-	WriteKnownHosts(t, s.KnownHosts, s.HostPort(), s.HostKey, false)
-	conf := fmt.Sprintf(`Port %d
-ListenAddress %s
-HostKey %s
-AuthorizedKeysFile %s
-UsePAM no
-StrictModes no
-PidFile none
-PermitRootLogin prohibit-password
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-LogLevel VERBOSE
-`, port, addr, filepath.Join(dir, "host_ed25519"), filepath.Join(dir, "authorized_keys"))
-	confPath := filepath.Join(dir, "sshd_config")
-	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-
-	cmd := ns.Command(context.Background(), "/usr/sbin/sshd", "-D", "-e", "-f", confPath)
-	// Own process group: cleanup kills the listener and its per-connection
-	// children by this group's id, and nothing else.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start sshd: %v", err)
-	}
-	s.PID = cmd.Process.Pid
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		once := sync.Once{}
-		for sc.Scan() {
-			s.log.WriteLine(sc.Text())
-			if strings.Contains(sc.Text(), "Server listening on") {
-				once.Do(func() { close(ready) })
-			}
-		}
-	}()
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() {
-		_ = syscall.Kill(-s.PID, syscall.SIGKILL)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			t.Errorf("sshd %d did not exit", s.PID)
+		if err := p.Close(); err != nil {
+			t.Errorf("stopping sshd: %v", err)
 		}
 		if t.Failed() {
-			t.Logf("sshd log:\n%s", s.Log())
+			t.Logf("sshd log:\n%s", p.Log())
 		}
 	})
-	select {
-	case <-ready:
-	case err := <-exited:
-		t.Fatalf("sshd exited at start: %v\n%s", err, s.Log())
-	case <-time.After(10 * time.Second):
-		t.Fatalf("sshd not listening after 10s:\n%s", s.Log())
-	}
+	s := &SSHD{Addr: addr, Port: port, User: p.User, IdentityFile: p.IdentityFile, KnownHosts: p.KnownHosts,
+		HostKey: p.HostKey, Dir: dir, PID: p.PID(), peer: p}
+	// Tests check that errors name the known_hosts line: put it on line 3.
+	WriteKnownHosts(t, s.KnownHosts, s.HostPort(), s.HostKey, false)
 	return s
-}
-
-// syncBuffer collects log lines from a goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (b *syncBuffer) WriteLine(s string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.b.WriteString(s)
-	b.b.WriteByte('\n')
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
