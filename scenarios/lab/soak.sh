@@ -61,6 +61,9 @@ EOF
 echo "$net.2 $(cat "$work/host.pub")" >"$work/known_hosts"
 ip netns exec "$srv" /usr/sbin/sshd -D -e -f "$work/sshd_config" 2>"$work/sshd.log" &
 pids+=($!)
+# The ssh probe's first dial must find sshd listening.
+for _ in $(seq 100); do grep -q "Server listening" "$work/sshd.log" && break; sleep 0.1; done
+grep -q "Server listening" "$work/sshd.log" || { echo "soak: sshd did not start:" >&2; cat "$work/sshd.log" >&2; exit 1; }
 
 community="soak$RANDOM$RANDOM"
 echo "rocommunity $community default" >"$work/snmpd.conf"
