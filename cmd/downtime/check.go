@@ -34,6 +34,9 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stdout, "%s: ok: %q, %d target(s) (%d address(es)), %d probe(s), %d trigger(s), baseline %s, settle %s\n",
 			path, sc.Name, len(sc.Targets), members, len(sc.Probes), len(sc.Triggers), sc.Baseline, sc.Settle)
+		for _, w := range sc.Warnings() {
+			fmt.Fprintf(stderr, "%s: warning: %s\n", path, w)
+		}
 	}
 	return code
 }

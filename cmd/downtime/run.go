@@ -94,6 +94,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if disp.live {
 		opt.Progress = disp.Update
 	}
+	for _, w := range sc.Warnings() {
+		disp.Warn(w)
+	}
 	if *repeat > 0 {
 		sc.Repeat = *repeat
 	}
