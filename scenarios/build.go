@@ -107,13 +107,10 @@ func buildProbe(spec ProbeSpec, addr string, clock probes.Clock, warn func(strin
 		cfg.Timeout = spec.Timeout
 		return probes.NewSSH(base, cfg)
 	case "snmp":
+		// An unset variable falls back to "public"; Scenario.Warnings says so.
 		community := "public"
-		if spec.CommunityEnv != "" {
-			if v, ok := os.LookupEnv(spec.CommunityEnv); ok {
-				community = v
-			} else {
-				warn(fmt.Sprintf("probe %s: $%s is not set; using the community \"public\"", spec.Name, spec.CommunityEnv))
-			}
+		if v := os.Getenv(spec.CommunityEnv); spec.CommunityEnv != "" && v != "" {
+			community = v
 		}
 		return probes.NewSNMP(base, probes.SNMPConfig{
 			Port: uint16(spec.Port), Version: spec.Version, Community: community, OID: spec.OID,
