@@ -36,6 +36,9 @@ func Up(ctx context.Context, cfg Config) (*State, error) {
 	if os.Geteuid() != 0 {
 		return nil, errors.New("lab: needs root (network namespaces, taps)")
 	}
+	if err := Missing(); err != nil {
+		return nil, fmt.Errorf("lab: %w", err)
+	}
 	if _, err := LoadState(cfg); err == nil {
 		cfg.logf("lab: taking the earlier lab %s down first", cfg.Prefix)
 	}

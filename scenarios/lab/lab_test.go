@@ -28,15 +28,8 @@ import (
 func needLab(t *testing.T) {
 	t.Helper()
 	netns.NeedRoot(t)
-	for _, bin := range []string{"qemu-system-x86_64", "busybox", "dropbear", "dropbearkey", "snmpd", "ping", "ldd"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			if _, err := os.Stat("/usr/sbin/" + bin); err != nil {
-				t.Skipf("needs %s (run scenarios/lab/install-deps.sh)", bin)
-			}
-		}
-	}
-	if _, err := exec.LookPath("apt-get"); err != nil {
-		t.Skip("needs apt-get and dpkg to fetch the guest kernel")
+	if err := lab.Missing(); err != nil {
+		t.Skip(err)
 	}
 }
 
