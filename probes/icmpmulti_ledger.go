@@ -15,12 +15,9 @@ type groupTarget struct {
 	interval time.Duration
 	timeout  time.Duration
 
-	// Attempt Seq s is ring[s&(len(ring)-1)] while head <= s < next.
 	// Every attempt is sent in Seq order and resolves within its timeout,
 	// so the ring holds about timeout/interval attempts.
-	next uint64
-	head uint64
-	ring []groupFlight
+	seqRing[groupFlight]
 }
 
 // groupFlight is one attempt, from its send until it has resolved and
@@ -30,33 +27,14 @@ type groupFlight struct {
 	pending         bool
 }
 
+func (f groupFlight) isPending() bool { return f.pending }
+
 func newGroupTarget(tmpl Sample, interval, timeout time.Duration) *groupTarget {
 	n := 8
 	for n < 1024 && time.Duration(n) < timeout/interval+2 {
 		n *= 2
 	}
-	return &groupTarget{tmpl: tmpl, interval: interval, timeout: timeout, ring: make([]groupFlight, n)}
-}
-
-// push records a new attempt and returns its Seq, dropping resolved
-// attempts from the head first and growing the ring when it is full.
-func (t *groupTarget) push(f groupFlight) uint64 {
-	mask := uint64(len(t.ring) - 1)
-	for t.head < t.next && !t.ring[t.head&mask].pending {
-		t.head++
-	}
-	if t.next-t.head == uint64(len(t.ring)) {
-		grown := make([]groupFlight, 2*len(t.ring))
-		gmask := uint64(len(grown) - 1)
-		for s := t.head; s < t.next; s++ {
-			grown[s&gmask] = t.ring[s&mask]
-		}
-		t.ring, mask = grown, gmask
-	}
-	seq := t.next
-	t.ring[seq&mask] = f
-	t.next++
-	return seq
+	return &groupTarget{tmpl: tmpl, interval: interval, timeout: timeout, seqRing: seqRing[groupFlight]{ring: make([]groupFlight, n)}}
 }
 
 // pending returns attempt seq if it is still waiting for its outcome.
@@ -64,7 +42,7 @@ func (t *groupTarget) pending(seq uint64) *groupFlight {
 	if seq < t.head || seq >= t.next {
 		return nil
 	}
-	f := &t.ring[seq&uint64(len(t.ring)-1)]
+	f := t.at(seq)
 	if !f.pending {
 		return nil
 	}

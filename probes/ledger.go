@@ -27,6 +27,8 @@ type flight struct {
 	pending   bool  // sent, no outcome yet
 }
 
+func (f flight) isPending() bool { return f.pending }
+
 // ledger is the ICMP probe's bookkeeping: it numbers every attempt with our
 // own Seq, remembers when each echo request left, and resolves each exactly
 // once, as answered (by answered) or lost (by failed or expire).
@@ -45,9 +47,7 @@ type ledger struct {
 	// the same seq left at least 65536 intervals earlier.
 	reuse int64
 
-	next    uint64   // Seq of the next attempt
-	head    uint64   // Seq of the oldest attempt still held
-	ring    []flight // attempt Seq s is ring[s&(len(ring)-1)]
+	seqRing[flight]
 	byKey   map[echoKey]uint64
 	pending int
 
@@ -64,7 +64,7 @@ func newLedger(tmpl Sample, timeout, interval time.Duration) *ledger {
 		tmpl:    tmpl,
 		timeout: timeout,
 		reuse:   reuse,
-		ring:    make([]flight, 64),
+		seqRing: seqRing[flight]{ring: make([]flight, 64)},
 		byKey:   make(map[echoKey]uint64, 64),
 		drained: make(chan struct{}),
 	}
@@ -120,7 +120,7 @@ func (l *ledger) answered(key echoKey, now time.Duration, nowWall int64, wireRTT
 	if !ok {
 		return Sample{}, false
 	}
-	f := &l.ring[seq&uint64(len(l.ring)-1)]
+	f := l.at(seq)
 	if d := nowWall - int64(wireRTT) - f.wall; d > l.reuse || d < -l.reuse {
 		return Sample{}, false
 	}
@@ -141,9 +141,8 @@ func (l *ledger) answered(key echoKey, now time.Duration, nowWall int64, wireRTT
 func (l *ledger) expire(now time.Duration, out []Sample) (_ []Sample, next time.Duration, more bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	mask := uint64(len(l.ring) - 1)
 	for ; l.head < l.next; l.head++ {
-		f := &l.ring[l.head&mask]
+		f := l.at(l.head)
 		if !f.pending {
 			continue
 		}
@@ -178,27 +177,6 @@ func (l *ledger) isStopping() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.stopping
-}
-
-// push appends f as the next Seq, dropping resolved attempts from the head
-// first and growing the ring when it is full.
-func (l *ledger) push(f flight) uint64 {
-	mask := uint64(len(l.ring) - 1)
-	for l.head < l.next && !l.ring[l.head&mask].pending {
-		l.head++
-	}
-	if l.next-l.head == uint64(len(l.ring)) {
-		grown := make([]flight, 2*len(l.ring))
-		gmask := uint64(len(grown) - 1)
-		for s := l.head; s < l.next; s++ {
-			grown[s&gmask] = l.ring[s&mask]
-		}
-		l.ring, mask = grown, gmask
-	}
-	seq := l.next
-	l.ring[seq&mask] = f
-	l.next++
-	return seq
 }
 
 func (l *ledger) resolve(f *flight) {
