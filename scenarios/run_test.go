@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"fmt"
-	"golang.org/x/sys/unix"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -15,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/downtime-lab/downtime/reports"
 	"github.com/downtime-lab/downtime/scenarios"
@@ -154,132 +155,6 @@ triggers:
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("run directory lacks %s", f)
 		}
-	}
-}
-
-// A target that does not answer during the baseline aborts the run before
-// any trigger fires, and says which target and probe.
-func TestRunAbortsWhenTargetSilent(t *testing.T) {
-	_, server, ok := inChild(t)
-	if !ok {
-		return
-	}
-	// An address in the pair's subnet that nobody holds.
-	silent := netip.MustParseAddr(server).Next().Next().Next().String()
-	marker := filepath.Join(t.TempDir(), "fired")
-	sc := load(t, fmt.Sprintf(`name: silent
-targets:
-  guest: {address: %s}
-  server: {address: %s}
-probes:
-  - {name: ping, kind: icmp, target: server, interval: 50ms, timeout: 200ms}
-  - {name: lost, kind: icmp, target: guest, interval: 50ms, timeout: 200ms}
-baseline: 500ms
-settle: 0s
-triggers:
-  - {name: never, kind: exec, argv: [touch, %s]}
-`, silent, server, marker))
-	dir := filepath.Join(t.TempDir(), "run")
-	res := scenarios.Run(context.Background(), sc, scenarios.Options{Dir: dir})
-	if res.Exit != scenarios.ExitNotRun {
-		t.Fatalf("exit %d, want %d", res.Exit, scenarios.ExitNotRun)
-	}
-	if res.Err == nil || !strings.Contains(res.Err.Error(), "target guest ("+silent+") did not answer probe lost") {
-		t.Fatalf("error does not name the target and probe: %v", res.Err)
-	}
-	if _, err := os.Stat(marker); err == nil {
-		t.Fatal("a trigger fired at a target nobody could see")
-	}
-	if res.Run == nil || !res.Run.Partial || len(res.Run.Events) != 0 {
-		t.Fatalf("want a partial report with no events, got %+v", res.Run)
-	}
-}
-
-// A failed trigger is recorded, the probes run through settle, and the
-// verdict fails with the reason; a hung one is killed at its timeout.
-func TestRunFailedAndHungTriggers(t *testing.T) {
-	_, server, ok := inChild(t)
-	if !ok {
-		return
-	}
-	sc := load(t, fmt.Sprintf(`name: failing
-targets:
-  server: {address: %s}
-probes:
-  - {name: ping, kind: icmp, target: server, interval: 20ms, timeout: 200ms}
-baseline: 300ms
-settle: 500ms
-triggers:
-  - {name: broken, kind: exec, argv: [sh, -c, "echo going wrong; exit 7"]}
-  - {name: hung, kind: exec, at: 100ms, timeout: 300ms, argv: [sh, -c, "sleep 30"]}
-`, server))
-	dir := filepath.Join(t.TempDir(), "run")
-	start := time.Now()
-	res := scenarios.Run(context.Background(), sc, scenarios.Options{Dir: dir})
-	if res.Err != nil {
-		t.Fatal(res.Err)
-	}
-	if time.Since(start) > 20*time.Second {
-		t.Fatal("the hung trigger was not killed at its timeout")
-	}
-	if res.Exit != scenarios.ExitFail {
-		t.Fatalf("exit %d, want %d", res.Exit, scenarios.ExitFail)
-	}
-	evs := res.Run.Events
-	if len(evs) != 2 || evs[0].Status != triggers.StatusFailed || evs[0].ExitCode != 7 || evs[1].Status != triggers.StatusTimeout {
-		t.Fatalf("events: %+v", evs)
-	}
-	out, _ := os.ReadFile(filepath.Join(dir, evs[0].Output))
-	if !strings.Contains(string(out), "going wrong") {
-		t.Errorf("trigger output not kept: %q", out)
-	}
-	if !strings.Contains(strings.Join(res.Run.Verdict.Failures, "\n"), "broken") {
-		t.Errorf("verdict does not name the failed trigger: %v", res.Run.Verdict.Failures)
-	}
-	// Probes ran through settle after the last trigger ended.
-	last := res.Run.Probes[0]
-	if last.Sent == 0 || last.Lost != 0 {
-		t.Errorf("probe: sent %d lost %d", last.Sent, last.Lost)
-	}
-}
-
-// Interrupting a run cancels its triggers, stops the probes and leaves a
-// partial report with every sample taken.
-func TestRunInterrupted(t *testing.T) {
-	_, server, ok := inChild(t)
-	if !ok {
-		return
-	}
-	sc := load(t, fmt.Sprintf(`name: interrupted
-targets:
-  server: {address: %s}
-probes:
-  - {name: ping, kind: icmp, target: server, interval: 10ms, timeout: 200ms}
-baseline: 300ms
-triggers:
-  - {name: long, kind: exec, timeout: 1m, argv: [sleep, "60"]}
-`, server))
-	dir := filepath.Join(t.TempDir(), "run")
-	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(time.Second, cancel)
-	res := scenarios.Run(ctx, sc, scenarios.Options{Dir: dir})
-	if res.Exit != scenarios.ExitNotRun || res.Run == nil || !res.Run.Partial {
-		t.Fatalf("exit %d, run %+v", res.Exit, res.Run)
-	}
-	if ev := res.Run.Events; len(ev) != 1 || ev[0].Status != triggers.StatusCancel {
-		t.Fatalf("events: %+v", ev)
-	}
-	f, err := os.Open(filepath.Join(dir, reports.SamplesFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	all, err := reports.ReadAllSamples(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p := res.Run.Probes[0]; len(all) != p.Sent || p.Sent < 50 {
-		t.Fatalf("samples on disk %d, probe sent %d", len(all), p.Sent)
 	}
 }
 
