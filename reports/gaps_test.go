@@ -33,6 +33,7 @@ func series(pattern string, iv time.Duration) []probes.Sample {
 func TestFindGaps(t *testing.T) {
 	icmp := ProbeMeta{Name: "p", Kind: "icmp", Interval: 10 * ms, Timeout: 100 * ms}
 	ssh := ProbeMeta{Name: "p", Kind: "ssh", Interval: 10 * ms, Timeout: 100 * ms, Stall: 50 * ms}
+	icmpStall := ProbeMeta{Name: "p", Kind: "icmp", Interval: 10 * ms, Timeout: 100 * ms, Stall: 50 * ms}
 	tests := []struct {
 		name    string
 		pm      ProbeMeta
@@ -73,6 +74,10 @@ func TestFindGaps(t *testing.T) {
 		{"stall threshold for session probes", ssh, func() []probes.Sample { return series("..ss..", 10*ms) },
 			[]Gap{{Start: 10 * ms, End: 40 * ms, Bound: 70 * ms, Lost: 2, FirstSeq: 2, LastSeq: 3}}},
 		{"slow answers without a stall threshold", icmp, func() []probes.Sample { return series("..ss..", 10*ms) }, nil},
+		// Requests an ARP queue held and answered late are part of the
+		// outage once the icmp probe has a stall threshold.
+		{"held requests with an icmp stall threshold", icmpStall, func() []probes.Sample { return series("..xxss..", 10*ms) },
+			[]Gap{{Start: 10 * ms, End: 60 * ms, Bound: 70 * ms, Lost: 4, FirstSeq: 2, LastSeq: 5}}},
 		// The outage began in (12, 20] and ended in (37, 43]: it lies in
 		// [17, 31] ms, so the bound is the two edge spacings, 8 + 6 ms.
 		{"late sends at the edges set the bound", icmp, func() []probes.Sample {

@@ -54,10 +54,10 @@ var (
 	probeCommon   = []string{"name", "kind", "target", "interval", "timeout"}
 	snmpV3Keys    = []string{"security_name", "auth_protocol", "auth_env", "priv_protocol", "priv_env"}
 	probeKindKeys = map[string][]string{
-		"icmp": {"size"},
+		"icmp": {"size", "stall"},
 		"tcp":  {"stall", "port"},
 		"ssh":  append([]string{"stall", "port"}, sshAuthKeys...),
-		"snmp": append([]string{"port", "version", "community_env", "oid"}, snmpV3Keys...),
+		"snmp": append([]string{"stall", "port", "version", "community_env", "oid"}, snmpV3Keys...),
 	}
 	triggerCommon   = []string{"name", "kind", "at", "timeout", "parallel"}
 	triggerKindKeys = map[string][]string{

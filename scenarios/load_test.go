@@ -61,6 +61,7 @@ var invalidFiles = []struct{ name, want string }{
 	{"snmp-v3-no-auth", `:5: probes[0].auth_protocol: required (MD5, SHA, SHA224, SHA256, SHA384 or SHA512)`},
 	{"ssh-no-host", `:6: triggers[0].host: required (the machine to run the command on)`},
 	{"stall-over-timeout", `:8: probes[0].stall: "2s" is longer than the timeout (1s)`},
+	{"stall-over-timeout-snmp", `:5: probes[0].stall: "900ms" is longer than the timeout (800ms)`},
 	{"tabs", `:3: invalid YAML: found character that cannot start any token`},
 	{"threshold-dangling", `:6: thresholds.pign: no probe named "pign" (probes: ping; kinds: icmp, tcp, ssh, snmp) (did you mean ping?)`},
 	{"threshold-hypervisor", `:6: thresholds.ping.max_hypervisor_downtime: no trigger reports hypervisor downtime (a qmp migrate or virsh trigger does)`},

@@ -50,7 +50,7 @@ type ProbeSpec struct {
 	Target   string        `yaml:"target"`
 	Interval time.Duration `yaml:"interval"`
 	Timeout  time.Duration `yaml:"timeout"`
-	Stall    time.Duration `yaml:"stall"` // session probes: an answer slower than this is a stall
+	Stall    time.Duration `yaml:"stall"` // an answer slower than this is a stall (0: off)
 	Size     int           `yaml:"size"`  // icmp payload bytes
 
 	// tcp, ssh, snmp

@@ -140,11 +140,11 @@ func TestEveryKey(t *testing.T) {
 		Description: "Two lines\nof text.\n",
 		Targets:     []scenarios.Target{{Name: "guest", Address: "10.99.0.2", FailoverAddress: "10.99.0.3", Members: []string{"10.99.0.2"}}},
 		Probes: []scenarios.ProbeSpec{
-			{Name: "ping", Kind: "icmp", Target: "guest", Interval: 10 * time.Millisecond, Timeout: 500 * time.Millisecond, Size: 1400},
+			{Name: "ping", Kind: "icmp", Target: "guest", Interval: 10 * time.Millisecond, Timeout: 500 * time.Millisecond, Size: 1400, Stall: 50 * time.Millisecond},
 			{Name: "echo", Kind: "tcp", Target: "guest", Interval: 20 * time.Millisecond, Timeout: 2 * time.Second, Stall: 300 * time.Millisecond, Port: 7007},
 			{Name: "session", Kind: "ssh", Target: "guest", Interval: time.Second, Timeout: 10 * time.Second, Stall: 2 * time.Second, Port: 2222,
 				User: "admin", IdentityFile: id, PassphraseEnv: "KEY_PASS", PasswordEnv: "SSH_PASS", KnownHosts: kh},
-			{Name: "v3", Kind: "snmp", Target: "guest", Interval: 5 * time.Second, Timeout: 2 * time.Second, Port: 1161, Version: "3",
+			{Name: "v3", Kind: "snmp", Target: "guest", Interval: 5 * time.Second, Timeout: 2 * time.Second, Stall: time.Second, Port: 1161, Version: "3",
 				OID: "1.3.6.1.2.1.1.3.0", SecurityName: "monitor", AuthProtocol: "SHA256", AuthEnv: "SNMP_AUTH", PrivProtocol: "AES", PrivEnv: "SNMP_PRIV"},
 			{Name: "v1", Kind: "snmp", Target: "guest", Interval: time.Second, Timeout: 800 * time.Millisecond, Port: 161, Version: "1",
 				CommunityEnv: "SNMP_COMMUNITY", OID: "1.3.6.1.2.1.1.3.0"},

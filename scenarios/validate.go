@@ -73,6 +73,19 @@ func (c *checker) duration(parent, key string, v *time.Duration, def, lo, hi tim
 	return false
 }
 
+// checkStall defaults and checks a probe's stall threshold. A def of 0
+// leaves it off when unset (icmp, snmp: only lost answers open a gap); set,
+// it must lie between 1ms and the timeout.
+func (c *checker) checkStall(path string, p *ProbeSpec, def time.Duration, timeoutOK bool) {
+	if def == 0 && !c.set[joinPath(path, "stall")] {
+		return
+	}
+	if c.duration(path, "stall", &p.Stall, def, minProbeDuration, maxProbeDuration) &&
+		timeoutOK && p.Stall > p.Timeout {
+		c.fail(path, "stall", "%s is longer than the timeout (%s)", c.shown(path, "stall", p.Stall), fmtDuration(p.Timeout))
+	}
+}
+
 // integer defaults an unset integer and checks it lies in lo..hi.
 func (c *checker) integer(parent, key string, v *int, def, lo, hi int) bool {
 	path := joinPath(parent, key)
@@ -337,16 +350,15 @@ func (c *checker) checkProbe(i int, p *ProbeSpec) {
 	switch p.Kind {
 	case "icmp":
 		c.integer(path, "size", &p.Size, 0, 0, maxICMPSize)
+		c.checkStall(path, p, 0, timeoutOK)
 	case "tcp", "ssh":
 		def := max(2*p.Interval, minStall)
 		if timeoutOK {
 			def = min(def, p.Timeout)
 		}
-		if c.duration(path, "stall", &p.Stall, def, minProbeDuration, maxProbeDuration) &&
-			timeoutOK && p.Stall > p.Timeout {
-			c.fail(path, "stall", "%s is longer than the timeout (%s)", c.shown(path, "stall", p.Stall), fmtDuration(p.Timeout))
-		}
+		c.checkStall(path, p, def, timeoutOK)
 	case "snmp":
+		c.checkStall(path, p, 0, timeoutOK)
 		if intervalOK && timeoutOK && p.Timeout >= p.Interval {
 			c.fail(path, "timeout", "%s must be shorter than the interval (%s): the probe sends one request per interval, without retries", c.shown(path, "timeout", p.Timeout), fmtDuration(p.Interval))
 		}
