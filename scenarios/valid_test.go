@@ -195,3 +195,31 @@ func TestWarnings(t *testing.T) {
 		t.Errorf("warnings mention a set variable or its value:\n%s", w)
 	}
 }
+
+// TestFailoverLimitByKind: a kind's max_time_to_failover_address must reach
+// a probe whose target has a failover address; the probes it skips are
+// warned about, not silently passed.
+func TestFailoverLimitByKind(t *testing.T) {
+	const head = `name: t
+targets:
+  moved: {address: 10.0.0.2, failover_address: 10.0.1.2}
+  fixed: {address: 10.0.0.3}
+probes:
+`
+	const limit = "thresholds:\n  icmp: {max_time_to_failover_address: 5s}\n"
+	s, err := scenarios.Parse("some.yaml", []byte(head+"  - {name: a, kind: icmp, target: moved}\n  - {name: b, kind: icmp, target: fixed}\n"+limit))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := strings.Join(s.Warnings(), "\n")
+	if want := "probes[1] (b): thresholds.icmp.max_time_to_failover_address does not apply: target fixed has no failover_address"; !strings.Contains(w, want) {
+		t.Errorf("warnings lack %q:\n%s", want, w)
+	}
+	if strings.Contains(w, "probes[0]") {
+		t.Errorf("warning about the probe the limit reaches:\n%s", w)
+	}
+	_, err = scenarios.Parse("some.yaml", []byte(head+"  - {name: b, kind: icmp, target: fixed}\n"+limit))
+	if want := "some.yaml:8: thresholds.icmp.max_time_to_failover_address: no icmp probe's target has a failover_address"; err == nil || err.Error() != want {
+		t.Errorf("err = %v, want %s", err, want)
+	}
+}

@@ -574,9 +574,14 @@ func (c *checker) checkThresholds() {
 				c.fail(path, k, "only for tcp and ssh probes")
 			}
 		}
-		if probe != nil && c.set[path+".max_time_to_failover_address"] {
-			if i := slices.IndexFunc(s.Targets, func(t Target) bool { return t.Name == probe.Target }); i >= 0 && s.Targets[i].FailoverAddress == "" {
+		if c.set[path+".max_time_to_failover_address"] {
+			if probe != nil && !s.hasFailover(probe.Target) {
 				c.fail(path, "max_time_to_failover_address", "target %s has no failover_address", quote(probe.Target))
+			}
+			// A kind's limit must reach at least one probe; the ones it
+			// cannot reach are named by Warnings.
+			if probe == nil && !slices.ContainsFunc(s.Probes, func(p ProbeSpec) bool { return p.Kind == key && s.hasFailover(p.Target) }) {
+				c.fail(path, "max_time_to_failover_address", "no %s probe's target has a failover_address", key)
 			}
 		}
 		if c.set[path+".max_hypervisor_downtime"] && !c.hypervisorReports() {
@@ -594,6 +599,12 @@ func (c *checker) checkThresholds() {
 			s.Thresholds[p.Name] = own
 		}
 	}
+}
+
+// hasFailover reports whether the target named name has a failover address.
+func (s *Scenario) hasFailover(name string) bool {
+	i := slices.IndexFunc(s.Targets, func(t Target) bool { return t.Name == name })
+	return i >= 0 && s.Targets[i].FailoverAddress != ""
 }
 
 func thresholdDuration(th *Threshold, key string) *time.Duration {

@@ -6,7 +6,8 @@ import (
 )
 
 // Warnings lists what may surprise at run time but is not an error in the
-// file: environment variables the scenario names that are not set now.
+// file: environment variables the scenario names that are not set now, and
+// a kind's limit that some of its probes cannot meet the terms of.
 // It reads the environment on each call; values are never shown.
 func (s *Scenario) Warnings() []string {
 	var out []string
@@ -29,6 +30,9 @@ func (s *Scenario) Warnings() []string {
 		}
 		if p.Kind == "ssh" && p.IdentityFile == "" && p.PasswordEnv == "" && os.Getenv("SSH_AUTH_SOCK") == "" {
 			out = append(out, what+": no identity_file or password_env, and SSH_AUTH_SOCK is not set (no agent)")
+		}
+		if s.Thresholds[p.Name].MaxTimeToFailoverAddress > 0 && !s.hasFailover(p.Target) {
+			out = append(out, fmt.Sprintf("%s: thresholds.%s.max_time_to_failover_address does not apply: target %s has no failover_address", what, p.Kind, p.Target))
 		}
 	}
 	for i, t := range s.Triggers {
