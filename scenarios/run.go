@@ -300,8 +300,10 @@ func (r *runner) preflight(ctx context.Context, insts []instance, abort context.
 	}
 }
 
-// timeline fires the triggers in order of their offsets. A step waits for
-// every earlier step to end, unless it is marked parallel.
+// timeline fires the triggers in order of their offsets, file order among
+// equal ones (a step without an offset has the one above it: see
+// checkTrigger). A step waits for every earlier step to end, unless it is
+// marked parallel.
 func (r *runner) timeline(ctx context.Context) {
 	steps := slices.Clone(r.sc.Triggers)
 	slices.SortStableFunc(steps, func(a, b TriggerSpec) int { return int(a.At - b.At) })

@@ -392,13 +392,15 @@ baseline: 200ms
 settle: 0s
 triggers:
   - {name: late, kind: wait, at: 300ms, duration: 100ms}
+  - {name: follows-late, kind: wait, duration: 10ms}
   - {name: slow, kind: exec, at: 0s, argv: [sleep, "0.5"]}
   - {name: after-slow, kind: wait, at: 100ms, duration: 50ms}
   - {name: alongside, kind: wait, at: 100ms, duration: 50ms, parallel: true}
 `, server))
 	// In order of at: slow (0), after-slow (100ms), alongside (100ms, parallel),
-	// late (300ms). after-slow waits for slow to end; alongside does not wait
-	// for after-slow; late waits for both.
+	// late (300ms), follows-late (no at: late's). after-slow waits for slow
+	// to end; alongside does not wait for after-slow; late waits for both;
+	// follows-late runs after late, not first at offset 0.
 	res := scenarios.Run(context.Background(), sc, scenarios.Options{Dir: filepath.Join(t.TempDir(), "run")})
 	if res.Err != nil {
 		t.Fatal(res.Err)
@@ -409,7 +411,7 @@ triggers:
 		ev[e.Name] = e
 		order = append(order, e.Name)
 	}
-	if len(ev) != 4 {
+	if len(ev) != 5 {
 		t.Fatalf("events: %v", order)
 	}
 	slow, after, along, late := ev["slow"], ev["after-slow"], ev["alongside"], ev["late"]
@@ -421,5 +423,8 @@ triggers:
 	}
 	if late.Start < max(after.End, along.End) || late.Start < sc.Baseline+300*time.Millisecond {
 		t.Errorf("late started at %s: before the steps before it ended, or before its offset", late.Start)
+	}
+	if f := ev["follows-late"]; f.Start < late.End {
+		t.Errorf("follows-late (no at) started at %s, before late ended at %s", f.Start, late.End)
 	}
 }

@@ -233,8 +233,10 @@ func (c *checker) check(rootLine int, targets []rawTarget) {
 		s.Repeat = 1 // 0 and 1 both mean a single run
 	}
 	c.choice("", "repeat_verdict", &s.RepeatVerdict, "all", []string{"all", "p95"})
+	var prevAt time.Duration // an absent at is the previous step's
 	for i := range s.Triggers {
-		c.checkTrigger(i, &s.Triggers[i])
+		c.checkTrigger(i, &s.Triggers[i], prevAt)
+		prevAt = s.Triggers[i].At
 	}
 	c.uniqueNames("triggers", len(s.Triggers), func(i int) string { return s.Triggers[i].Name })
 	c.checkThresholds()
@@ -406,7 +408,10 @@ func (c *checker) checkSNMP(path string, p *ProbeSpec) {
 	}
 }
 
-func (c *checker) checkTrigger(i int, t *TriggerSpec) {
+// checkTrigger checks one step of the timeline. Steps run in order of at,
+// and a step without one takes prevAt, the one above it: it then runs after
+// that step (the order is stable), never before it at offset 0.
+func (c *checker) checkTrigger(i int, t *TriggerSpec, prevAt time.Duration) {
 	path := fmt.Sprintf("triggers[%d]", i)
 	if c.bad[path] || !c.choice(path, "kind", &t.Kind, "", triggerKinds) {
 		return
@@ -420,7 +425,7 @@ func (c *checker) checkTrigger(i int, t *TriggerSpec) {
 	if c.has(path+".at") && t.At < 0 {
 		c.fail(path, "at", "%s is before the end of the baseline (at counts from the end of the baseline: use 0s or more)", c.shown(path, "at", t.At))
 	} else {
-		c.duration(path, "at", &t.At, 0, 0, maxPhase)
+		c.duration(path, "at", &t.At, max(0, prevAt), 0, maxPhase)
 	}
 	if t.Kind != "wait" {
 		c.duration(path, "timeout", &t.Timeout, DefaultTriggerTimeout, minProbeDuration, maxPhase)
