@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/downtime-lab/downtime/reports"
 	"github.com/downtime-lab/downtime/scenarios/triggers"
 )
 
@@ -101,5 +102,68 @@ func TestBondFailoverScenario(t *testing.T) {
 	}
 	if !r.res.Run.Verdict.Pass {
 		t.Errorf("verdict: %v", r.res.Run.Verdict.Failures)
+	}
+}
+
+// forwardDelay is what bond-failback-stp.yaml sets on the lab switch.
+const forwardDelay = 2 * time.Second
+
+// Seed 002 in the lab, and its remedy, in one bonded lab. Ground truth is
+// the kernel's spanning tree: a switch port that comes up does not forward
+// for 2 × forward_delay, so under STP the failback's gap must reach at
+// least that far past the port's coming up. With the bond's updelay (5 s)
+// longer than that, eth0 becomes active only once its port forwards, and
+// the failback's gap must end before the port could have forwarded.
+func TestBondFailbackScenarios(t *testing.T) {
+	prefix, ok := inLab(t, true)
+	if !ok {
+		return
+	}
+	for _, tc := range []struct {
+		file   string
+		costly bool // the failback waits for the port
+	}{
+		{"bond-failback-stp.yaml", true},
+		{"bond-failback-updelay.yaml", false},
+	} {
+		r := runScenario(t, tc.file, prefix)
+		evs := r.res.Run.Events
+		at := map[string]int{}
+		for i, ev := range evs {
+			at[ev.Name] = i
+			if ev.Status != triggers.StatusOK {
+				t.Errorf("%s: event %s: %s %s", tc.file, ev.Name, ev.Status, ev.Error)
+			}
+		}
+		portUp, ok1 := at["port-up"]
+		plug, ok2 := at["net0-up"]
+		if !ok1 || !ok2 {
+			t.Fatalf("%s: events: %+v", tc.file, evs)
+		}
+		forwarding := evs[portUp].Start + 2*forwardDelay
+		for _, name := range []string{"ping4", "ping6"} {
+			p := r.probe(t, name)
+			var back reports.Gap // the failback's gap: the longest after the plug
+			for _, g := range p.Gaps {
+				if g.End > evs[plug].Start && g.Duration() > back.Duration() {
+					back = g
+				}
+			}
+			t.Logf("%s: %s failback gap %.1f ms (±%.1f), port forwards from %.3f s", tc.file, name, ms(back.Duration()), ms(back.Bound), forwarding.Seconds())
+			// Timers run in jiffies: allow one tick per STP state.
+			const tick = 10 * time.Millisecond
+			if tc.costly && back.End < forwarding-2*tick {
+				t.Errorf("%s: %s answered again (sent at %v) before the port could forward (%v)", tc.file, name, back.End, forwarding)
+			}
+			if !tc.costly && back.End >= forwarding {
+				t.Errorf("%s: %s failback gap %v..%v reaches past the port's forwarding (%v): updelay did not hold eth0 back", tc.file, name, back.Start, back.End, forwarding)
+			}
+			if !r.answeredAfter(p, forwarding) {
+				t.Errorf("%s: %s never answered after the port forwarded", tc.file, name)
+			}
+		}
+		if p := r.probe(t, "ssh"); !p.Survived {
+			t.Errorf("%s: ssh session did not survive: resets %+v", tc.file, p.Resets)
+		}
 	}
 }
