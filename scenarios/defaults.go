@@ -59,7 +59,7 @@ var (
 		"ssh":  append([]string{"stall", "port"}, sshAuthKeys...),
 		"snmp": append([]string{"stall", "port", "version", "community_env", "oid"}, snmpV3Keys...),
 	}
-	triggerCommon   = []string{"name", "kind", "at", "timeout", "parallel"}
+	triggerCommon   = []string{"name", "kind", "at", "timeout", "parallel", "always"}
 	triggerKindKeys = map[string][]string{
 		"exec":  {"argv"},
 		"ssh":   append([]string{"command", "shell"}, connKeys...),

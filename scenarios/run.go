@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -304,12 +305,26 @@ func (r *runner) preflight(ctx context.Context, insts []instance, abort context.
 // equal ones (a step without an offset has the one above it: see
 // checkTrigger). A step waits for every earlier step to end, unless it is
 // marked parallel.
+//
+// Steps marked always run on a context the run's end does not cancel. When
+// the run is cut short, the always steps not yet started run after the
+// steps in flight have stopped, one by one, without waiting for their
+// offsets, while the probes still measure: a link taken down comes back
+// up. The second signal that quits at once is the way out of them.
 func (r *runner) timeline(ctx context.Context) {
 	steps := slices.Clone(r.sc.Triggers)
 	slices.SortStableFunc(steps, func(a, b TriggerSpec) int { return int(a.At - b.At) })
 	t0 := r.sc.Baseline
 	var running sync.WaitGroup
-	for i, spec := range steps {
+	stepCtx := func(spec TriggerSpec) context.Context {
+		if spec.Always {
+			return context.WithoutCancel(ctx)
+		}
+		return ctx
+	}
+	next := 0
+	for ; next < len(steps); next++ {
+		spec := steps[next]
 		if !spec.Parallel {
 			running.Wait()
 		}
@@ -318,12 +333,29 @@ func (r *runner) timeline(ctx context.Context) {
 		}
 		r.startLate()
 		running.Add(1)
-		go func() {
+		go func(i int) {
 			defer running.Done()
-			r.fire(ctx, i, spec)
-		}()
+			r.fire(stepCtx(spec), i, spec)
+		}(next)
 	}
 	running.Wait()
+	var left []int
+	for i := next; i < len(steps); i++ {
+		if steps[i].Always {
+			left = append(left, i)
+		}
+	}
+	if len(left) == 0 {
+		return
+	}
+	names := make([]string, len(left))
+	for k, i := range left {
+		names[k] = steps[i].Name
+	}
+	r.logf("run cut short (%v): running the always step(s) %s", context.Cause(ctx), strings.Join(names, ", "))
+	for _, i := range left {
+		r.fire(context.WithoutCancel(ctx), i, steps[i])
+	}
 }
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)

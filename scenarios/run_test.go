@@ -428,3 +428,75 @@ triggers:
 		t.Errorf("follows-late (no at) started at %s, before late ended at %s", f.Start, late.End)
 	}
 }
+
+// A run cut short in its timeline still runs the always steps it had not
+// reached (a link taken down comes back up), at once, and not the others;
+// a run that never got past its baseline runs none.
+func TestRunAlwaysStepsWhenCutShort(t *testing.T) {
+	_, server, ok := inChild(t)
+	if !ok {
+		return
+	}
+	dir := t.TempDir()
+	file := func(name string) string { return filepath.Join(dir, name) }
+	steps := fmt.Sprintf(`triggers:
+  - {name: long, kind: wait, duration: 1h}
+  - {name: plain, kind: exec, argv: [touch, %s]}
+  - {name: restore, kind: exec, always: true, argv: [touch, %s]}
+  - {name: restore-later, kind: exec, at: 1h, always: true, argv: [touch, %s]}
+`, file("plain"), file("restore"), file("restore-later"))
+
+	sc := load(t, fmt.Sprintf(`name: cut
+targets:
+  server: {address: %s}
+probes:
+  - {name: ping, kind: icmp, target: server, interval: 20ms, timeout: 300ms}
+baseline: 200ms
+`, server)+steps)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	res := scenarios.Run(ctx, sc, scenarios.Options{Dir: filepath.Join(dir, "run"), Progress: func(p scenarios.Progress) {
+		if p.Phase == "triggers" {
+			cancel() // Ctrl-C while the wait step runs
+		}
+	}})
+	if res.Run == nil || !res.Run.Partial {
+		t.Fatalf("want a partial run, got err %v, run %+v", res.Err, res.Run)
+	}
+	status := map[string]triggers.Status{}
+	for _, ev := range res.Run.Events {
+		status[ev.Name] = ev.Status
+	}
+	for _, name := range []string{"restore", "restore-later"} {
+		if status[name] != triggers.StatusOK {
+			t.Errorf("always step %s: status %q, want ok (events %v)", name, status[name], status)
+		}
+		if _, err := os.Stat(file(name)); err != nil {
+			t.Errorf("always step %s did not run: %v", name, err)
+		}
+	}
+	if _, ran := status["plain"]; ran {
+		t.Errorf("step plain ran after the run was cut: %v", status)
+	}
+
+	// A silent target aborts the run in its baseline: no step runs, the
+	// always ones neither.
+	os.Remove(file("restore"))
+	sc = load(t, `name: silent
+targets:
+  server: {address: 192.0.2.1}
+probes:
+  - {name: ping, kind: icmp, target: server, interval: 20ms, timeout: 100ms}
+baseline: 200ms
+`+steps)
+	res = scenarios.Run(context.Background(), sc, scenarios.Options{Dir: filepath.Join(dir, "silent")})
+	if res.Err == nil {
+		t.Fatal("a run against a silent target did not abort")
+	}
+	if res.Run != nil && len(res.Run.Events) > 0 {
+		t.Errorf("steps ran after a failed baseline: %+v", res.Run.Events)
+	}
+	if _, err := os.Stat(file("restore")); err == nil {
+		t.Error("the always step ran after a failed baseline")
+	}
+}

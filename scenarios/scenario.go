@@ -83,6 +83,10 @@ type TriggerSpec struct {
 	At       time.Duration `yaml:"at"`   // offset from the end of the baseline
 	Timeout  time.Duration `yaml:"timeout"`
 	Parallel bool          `yaml:"parallel"` // may overlap the previous step
+	// Always: the step also runs when the run is cut short after its
+	// timeline began (Ctrl-C, a failed disk), and is not stopped by that;
+	// for steps that undo an earlier one (a link brought back up).
+	Always bool `yaml:"always"`
 
 	// exec
 	Argv []string `yaml:"argv"`

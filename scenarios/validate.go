@@ -418,7 +418,7 @@ func (c *checker) checkTrigger(i int, t *TriggerSpec, prevAt time.Duration) {
 	}
 	common := triggerCommon
 	if t.Kind == "wait" {
-		common = slices.DeleteFunc(slices.Clone(common), func(k string) bool { return k == "timeout" })
+		common = slices.DeleteFunc(slices.Clone(common), func(k string) bool { return k == "timeout" || k == "always" })
 	}
 	c.onlyKeys(path, *t, t.Kind, common, triggerKindKeys[t.Kind])
 	c.checkName(path, &t.Name, t.Kind+strconv.Itoa(i))
