@@ -257,6 +257,11 @@ func Down(cfg Config) error {
 	case !errors.Is(err, ErrNoLab):
 		errs = append(errs, err) // unreadable state: still remove the rest
 	}
+	for _, pid := range strays(cfg) {
+		if err := stopQEMU(&Side{Name: "(not in state.json)", PID: pid}, cfg.stateDir()); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if err := deleteNamespaces(cfg.hostsNS(), cfg.clientNS()); err != nil {
 		errs = append(errs, err)
 	}

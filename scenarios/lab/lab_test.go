@@ -372,6 +372,24 @@ func TestDownClearsLeftoversAndSparesOthers(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
+	// In the hosts namespace: a process of the lab that state.json does
+	// not record (its command line names the state directory, as a QEMU's
+	// does), and one that is not the lab's.
+	if err := os.WriteFile(filepath.Join(dir, "A.serial"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	inHosts := func(args ...string) (*exec.Cmd, chan struct{}) {
+		c := exec.Command("ip", append([]string{"netns", "exec", cfg.Prefix + "-hosts"}, args...)...)
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() { _ = c.Wait(); close(done) }()
+		t.Cleanup(func() { _ = c.Process.Kill(); <-done })
+		return c, done
+	}
+	stray, strayDone := inHosts("tail", "-f", filepath.Join(dir, "A.serial"))
+	bystander, _ := inHosts("sleep", "60")
 	state := fmt.Sprintf(`{"prefix": %q, "state_dir": %q, "sides": [{"name": "A", "pid": %d}, {"name": "B", "pid": 0}]}`, cfg.Prefix, dir, other.Process.Pid)
 	if err := os.WriteFile(filepath.Join(dir, "state.json"), []byte(state), 0o644); err != nil {
 		t.Fatal(err)
@@ -381,6 +399,14 @@ func TestDownClearsLeftoversAndSparesOthers(t *testing.T) {
 	}
 	if err := other.Process.Signal(syscall.Signal(0)); err != nil {
 		t.Errorf("down killed a process that is not the lab's: %v", err)
+	}
+	if err := bystander.Process.Signal(syscall.Signal(0)); err != nil {
+		t.Errorf("down killed a process in the hosts namespace that is not the lab's: %v", err)
+	}
+	select {
+	case <-strayDone:
+	case <-time.After(10 * time.Second):
+		t.Errorf("down left the lab's unrecorded process %d running", stray.Process.Pid)
 	}
 	for _, n := range []string{cfg.Prefix + "-hosts", cfg.Prefix + "-client", "../../downtime-lab/" + cfg.Prefix} {
 		if _, err := os.Stat(filepath.Join("/run/netns", n)); err == nil {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -88,6 +89,27 @@ func ourProcess(pid int, stateDir string) bool {
 		return false
 	}
 	return bytes.Contains(cmdline, []byte(stateDir+"/"))
+}
+
+// strays returns the PIDs of this lab's processes in its hosts namespace
+// that state.json may not record (it was lost, or Up crashed before saving
+// it): those whose command line names the lab's state directory, as every
+// QEMU of the lab does. Other processes in the namespace are not ours.
+func strays(cfg Config) []int {
+	if _, err := os.Stat(filepath.Join("/run/netns", cfg.hostsNS())); err != nil {
+		return nil
+	}
+	out, err := exec.Command("ip", "netns", "pids", cfg.hostsNS()).Output()
+	if err != nil {
+		return nil
+	}
+	var pids []int
+	for _, f := range strings.Fields(string(out)) {
+		if pid, err := strconv.Atoi(f); err == nil && ourProcess(pid, cfg.stateDir()) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
 
 // stopQEMU ends a side's QEMU: SIGTERM, then SIGKILL if it lingers.
