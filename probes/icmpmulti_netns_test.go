@@ -2,14 +2,12 @@ package probes_test
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"net/netip"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -107,43 +105,16 @@ func grpSpecs(addrs []netip.Addr, interval, timeout time.Duration) []probes.Spec
 	return specs
 }
 
-// grpRun is a group running in the background, collecting its samples.
-type grpRun struct {
-	cancel context.CancelFunc
-	done   chan error
-	mu     sync.Mutex
-	ss     []probes.Sample
-}
-
-func grpStart(t *testing.T, specs []probes.Spec, cfg probes.ICMPConfig) *grpRun {
+// grpStart starts a group in the background (see start), collecting its
+// samples.
+func grpStart(t *testing.T, specs []probes.Spec, cfg probes.ICMPConfig) *running {
 	t.Helper()
 	g, err := probes.NewICMPGroup(specs, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Log(g)
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &grpRun{cancel: cancel, done: make(chan error, 1)}
-	go func() {
-		r.done <- g.Run(ctx, func(s probes.Sample) {
-			r.mu.Lock()
-			r.ss = append(r.ss, s)
-			r.mu.Unlock()
-		})
-	}()
-	return r
-}
-
-// stop ends the run and returns every sample, once Run has returned.
-func (r *grpRun) stop(t *testing.T) []probes.Sample {
-	t.Helper()
-	r.cancel()
-	if err := <-r.done; err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.ss
+	return start(g)
 }
 
 // grpOutEchos reads the echo requests this namespace's kernel has sent.
