@@ -37,8 +37,11 @@ type ICMPConfig struct {
 //
 // Every attempt is one echo request. Its Seq is our own counter; the
 // ICMP sequence number on the wire is pro-bing's 16-bit one, which wraps.
-// RTT is measured on the monotonic clock, from the send callback to the
-// receive callback (pro-bing's own RTT uses the wall clock and is not used).
+// RTT is measured on the monotonic clock, from the send to the receive
+// callback. The send callback runs after the write and may run late, so an
+// answered attempt's Sent is moved back by what pro-bing's own stamp in the
+// reply shows (see ledger.answered); pro-bing's wall-clock RTT is not used
+// otherwise.
 //
 // Scheduled times: pro-bing sends its first request at once and the rest
 // on its own time.Ticker, created just after its setup callback. So the

@@ -126,8 +126,19 @@ func (l *ledger) answered(key echoKey, now time.Duration, nowWall int64, wireRTT
 	}
 	delete(l.byKey, key)
 	l.resolve(f)
-	s := l.sample(seq, f.scheduled, f.sent)
-	if rtt := now - f.sent; rtt <= l.timeout {
+	// Our send instant comes from pro-bing's send callback, which runs after
+	// the write returned and may run late (scheduling, GC): the reply of a
+	// request whose callback ran 0.5 ms late would show an RTT 0.5 ms short.
+	// The reply carries pro-bing's own stamp from just before the write;
+	// the difference between it and ours, on the wall clock over a span of
+	// milliseconds, moves Sent back to the real send. It is clamped to
+	// [0, sent − scheduled], since no request leaves before it is due, so
+	// a step of the wall clock cannot move it far. Sent + RTT, the answer's
+	// arrival, does not change.
+	early := time.Duration(f.wall - (nowWall - int64(wireRTT)))
+	early = min(max(early, 0), f.sent-f.scheduled)
+	s := l.sample(seq, f.scheduled, f.sent-early)
+	if rtt := now - s.Sent; rtt <= l.timeout {
 		s.RTT = rtt
 	} else {
 		s.Lost, s.Err = true, errTimeout

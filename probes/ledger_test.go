@@ -159,3 +159,38 @@ func BenchmarkLedger(b *testing.B) {
 		buf, _, _ = l.expire(at, buf[:0])
 	}
 }
+
+// TestLedgerSendCallbackLate: when pro-bing's send callback runs after the
+// real send, the reply's own stamp moves Sent back to it, never before the
+// attempt was due, and the arrival (Sent + RTT) stays where it was.
+func TestLedgerSendCallbackLate(t *testing.T) {
+	const us = time.Microsecond
+	for _, tt := range []struct {
+		name      string
+		scheduled time.Duration // due
+		realSend  time.Duration // pro-bing's stamp, just before the write
+		callback  time.Duration // our stamp, in the send callback
+		arrival   time.Duration
+		wantSent  time.Duration
+	}{
+		{"on time", 0, 0, 0, 900 * us, 0},
+		{"callback 500 µs late", 0, 20 * us, 520 * us, 530 * us, 20 * us},
+		{"not before it was due", 100 * us, 50 * us, 600 * us, 900 * us, 100 * us},
+		{"reply stamped after our callback (clock step)", 0, 700 * us, 500 * us, 900 * us, 500 * us},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			l := newTestLedger()
+			k := echoKey{1, 0}
+			if ok, _ := l.sent(k, tt.scheduled, tt.callback, lgWall+int64(tt.callback)); !ok {
+				t.Fatal("refused")
+			}
+			s, ok := l.answered(k, tt.arrival, lgWall+int64(tt.arrival), tt.arrival-tt.realSend)
+			if !ok || s.Lost {
+				t.Fatalf("%+v ok=%v", s, ok)
+			}
+			if s.Sent != tt.wantSent || s.Sent+s.RTT != tt.arrival || s.Scheduled != tt.scheduled {
+				t.Errorf("sent %v rtt %v (arrival %v), want sent %v, arrival %v", s.Sent, s.RTT, s.Sent+s.RTT, tt.wantSent, tt.arrival)
+			}
+		})
+	}
+}
