@@ -1,6 +1,8 @@
 package reports
 
 import (
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,6 +103,20 @@ func TestFmtDur(t *testing.T) {
 	} {
 		if got := fmtDur(d); got != want {
 			t.Errorf("fmtDur(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+// A linear RTT axis labels its ticks with the digits they need.
+func TestShortTickLabels(t *testing.T) {
+	for _, r := range [][2]float64{{0, 27}, {0, 2.7}, {0, 0.27}, {0, 2700}} {
+		for _, tk := range (shortLabels{plot.DefaultTicks{}}).Ticks(r[0], r[1]) {
+			if tk.Label == "" {
+				continue
+			}
+			if want := strconv.FormatFloat(tk.Value, 'g', 6, 64); tk.Label != want && !strings.Contains(want, "e") {
+				t.Errorf("range %v: tick %v labelled %q, want %q", r, tk.Value, tk.Label, want)
+			}
 		}
 	}
 }

@@ -2,6 +2,7 @@ package reports
 
 import (
 	"math"
+	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -68,7 +69,7 @@ func newRTTLane(r *ProbeResult, xmax float64, last bool) *lane {
 		} else {
 			top = math.Max(hi*1.08, 1)
 			p.Y.Min, p.Y.Max = 0, top/(1-f)
-			p.Y.Tick.Marker = laneTicks{base: plot.DefaultTicks{}, top: top, lost: lostAt * p.Y.Max, hasLost: nLost > 0}
+			p.Y.Tick.Marker = laneTicks{base: shortLabels{plot.DefaultTicks{}}, top: top, lost: lostAt * p.Y.Max, hasLost: nLost > 0}
 		}
 	}
 	l.fit(150 * px) // a first range; WriteTimeline refits to the real height
@@ -175,6 +176,21 @@ func (t laneTicks) Ticks(lo, hi float64) []plot.Tick {
 		out = append(out, plot.Tick{Value: t.lost, Label: "lost"})
 	}
 	return out
+}
+
+// shortLabels labels the base's ticks with as few digits as they need
+// ("25", "2.5"), not with the base's fixed precision ("25.00").
+type shortLabels struct{ base plot.Ticker }
+
+func (t shortLabels) Ticks(lo, hi float64) []plot.Tick {
+	ticks := t.base.Ticks(lo, hi)
+	for i := range ticks {
+		if ticks[i].Label != "" {
+			v, _ := strconv.ParseFloat(strconv.FormatFloat(ticks[i].Value, 'g', 6, 64), 64)
+			ticks[i].Label = strconv.FormatFloat(v, 'f', -1, 64)
+		}
+	}
+	return ticks
 }
 
 // unlabelled keeps tick marks but drops their labels (upper lanes).
