@@ -102,7 +102,7 @@ func intersectGaps(gaps []Gap, down []span, pts []Point) []Gap {
 				continue
 			}
 			c := g
-			c.Start, c.End = from, to
+			c.Start, c.End, c.Began = from, to, max(g.Began, from)
 			c.Open = g.Open && to == g.End
 			c.Lost = 0
 			for _, p := range pts {

@@ -95,7 +95,7 @@ func scanGaps(pm *ProbeMeta, v view, end time.Duration, session bool) (gaps []Ga
 		if good(pm, s) {
 			if inGap {
 				broken = broken || s.Session != sess
-				g := Gap{End: s.Sent, Lost: i - first, FirstSeq: v.at(first).Seq, LastSeq: v.at(i - 1).Seq}
+				g := Gap{Began: v.at(first).Sent, End: s.Sent, Lost: i - first, FirstSeq: v.at(first).Seq, LastSeq: v.at(i - 1).Seq}
 				if lastGood >= 0 {
 					g.Start = v.at(lastGood).Sent
 				} else {
@@ -120,7 +120,7 @@ func scanGaps(pm *ProbeMeta, v view, end time.Duration, session bool) (gaps []Ga
 	}
 	if inGap {
 		last := v.at(n - 1)
-		g := Gap{End: max(last.Sent, end), Lost: n - first, Open: true, FirstSeq: v.at(first).Seq, LastSeq: last.Seq}
+		g := Gap{Began: v.at(first).Sent, End: max(last.Sent, end), Lost: n - first, Open: true, FirstSeq: v.at(first).Seq, LastSeq: last.Seq}
 		if lastGood >= 0 {
 			g.Start = v.at(lastGood).Sent
 		} else {

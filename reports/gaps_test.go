@@ -42,11 +42,11 @@ func TestFindGaps(t *testing.T) {
 	}{
 		{"no loss", icmp, func() []probes.Sample { return series(".....", 10*ms) }, nil},
 		{"single loss", icmp, func() []probes.Sample { return series("..x..", 10*ms) },
-			[]Gap{{Start: 10 * ms, End: 30 * ms, Bound: 20 * ms, Lost: 1, FirstSeq: 2, LastSeq: 2}}},
+			[]Gap{{Start: 10 * ms, Began: 20 * ms, End: 30 * ms, Bound: 20 * ms, Lost: 1, FirstSeq: 2, LastSeq: 2}}},
 		{"loss at start", icmp, func() []probes.Sample { return series("xx...", 10*ms) },
 			[]Gap{{Start: 0, End: 20 * ms, Bound: 20 * ms, Lost: 2, Open: true, FirstSeq: 0, LastSeq: 1}}},
 		{"loss at end", icmp, func() []probes.Sample { return series("...xx", 10*ms) },
-			[]Gap{{Start: 20 * ms, End: 40 * ms, Bound: 20 * ms, Lost: 2, Open: true, FirstSeq: 3, LastSeq: 4}}},
+			[]Gap{{Start: 20 * ms, Began: 30 * ms, End: 40 * ms, Bound: 20 * ms, Lost: 2, Open: true, FirstSeq: 3, LastSeq: 4}}},
 		{"all lost", icmp, func() []probes.Sample { return series("xxx", 10*ms) },
 			[]Gap{{Start: 0, End: 20 * ms, Bound: 20 * ms, Lost: 3, Open: true, FirstSeq: 0, LastSeq: 2}}},
 		{"reordering", icmp, func() []probes.Sample {
@@ -54,8 +54,8 @@ func TestFindGaps(t *testing.T) {
 			rand.New(rand.NewPCG(1, 2)).Shuffle(len(s), func(i, j int) { s[i], s[j] = s[j], s[i] })
 			return s
 		}, []Gap{
-			{Start: 10 * ms, End: 50 * ms, Bound: 20 * ms, Lost: 3, FirstSeq: 2, LastSeq: 4},
-			{Start: 70 * ms, End: 90 * ms, Bound: 20 * ms, Lost: 1, FirstSeq: 8, LastSeq: 8},
+			{Start: 10 * ms, Began: 20 * ms, End: 50 * ms, Bound: 20 * ms, Lost: 3, FirstSeq: 2, LastSeq: 4},
+			{Start: 70 * ms, Began: 80 * ms, End: 90 * ms, Bound: 20 * ms, Lost: 1, FirstSeq: 8, LastSeq: 8},
 		}},
 		{"late reply after the timeout", icmp, func() []probes.Sample {
 			s := series("..x..", 10*ms)
@@ -66,18 +66,18 @@ func TestFindGaps(t *testing.T) {
 			dup := s[2]
 			dup.Lost, dup.Err = false, ""
 			return append(s, dup)
-		}, []Gap{{Start: 10 * ms, End: 30 * ms, Bound: 20 * ms, Lost: 1, FirstSeq: 2, LastSeq: 2}}},
+		}, []Gap{{Start: 10 * ms, Began: 20 * ms, End: 30 * ms, Bound: 20 * ms, Lost: 1, FirstSeq: 2, LastSeq: 2}}},
 		{"two gaps", icmp, func() []probes.Sample { return series(".x..xx.", 10*ms) }, []Gap{
-			{Start: 0, End: 20 * ms, Bound: 20 * ms, Lost: 1, FirstSeq: 1, LastSeq: 1},
-			{Start: 30 * ms, End: 60 * ms, Bound: 20 * ms, Lost: 2, FirstSeq: 4, LastSeq: 5},
+			{Start: 0, Began: 10 * ms, End: 20 * ms, Bound: 20 * ms, Lost: 1, FirstSeq: 1, LastSeq: 1},
+			{Start: 30 * ms, Began: 40 * ms, End: 60 * ms, Bound: 20 * ms, Lost: 2, FirstSeq: 4, LastSeq: 5},
 		}},
 		{"stall threshold for session probes", ssh, func() []probes.Sample { return series("..ss..", 10*ms) },
-			[]Gap{{Start: 10 * ms, End: 40 * ms, Bound: 70 * ms, Lost: 2, FirstSeq: 2, LastSeq: 3}}},
+			[]Gap{{Start: 10 * ms, Began: 20 * ms, End: 40 * ms, Bound: 70 * ms, Lost: 2, FirstSeq: 2, LastSeq: 3}}},
 		{"slow answers without a stall threshold", icmp, func() []probes.Sample { return series("..ss..", 10*ms) }, nil},
 		// Requests an ARP queue held and answered late are part of the
 		// outage once the icmp probe has a stall threshold.
 		{"held requests with an icmp stall threshold", icmpStall, func() []probes.Sample { return series("..xxss..", 10*ms) },
-			[]Gap{{Start: 10 * ms, End: 60 * ms, Bound: 70 * ms, Lost: 4, FirstSeq: 2, LastSeq: 5}}},
+			[]Gap{{Start: 10 * ms, Began: 20 * ms, End: 60 * ms, Bound: 70 * ms, Lost: 4, FirstSeq: 2, LastSeq: 5}}},
 		// The outage began in (12, 20] and ended in (37, 43]: it lies in
 		// [17, 31] ms, so the bound is the two edge spacings, 8 + 6 ms.
 		{"late sends at the edges set the bound", icmp, func() []probes.Sample {
@@ -87,14 +87,14 @@ func TestFindGaps(t *testing.T) {
 			s[3].Sent += 7 * ms // the last bad send
 			s[4].Sent += 3 * ms // the first good send
 			return s
-		}, []Gap{{Start: 12 * ms, End: 43 * ms, Bound: 14 * ms, Lost: 2, FirstSeq: 2, LastSeq: 3}}},
+		}, []Gap{{Start: 12 * ms, Began: 20 * ms, End: 43 * ms, Bound: 14 * ms, Lost: 2, FirstSeq: 2, LastSeq: 3}}},
 		{"a skipped slot at an edge widens the bound", icmp, func() []probes.Sample {
 			s := series("..x..", 10*ms)
 			s[2].Sent += 10 * ms // the ticker dropped a slot: 20 ms spacing
 			s[3].Sent += 10 * ms
 			s[4].Sent += 10 * ms
 			return s
-		}, []Gap{{Start: 10 * ms, End: 40 * ms, Bound: 30 * ms, Lost: 1, FirstSeq: 2, LastSeq: 2}}},
+		}, []Gap{{Start: 10 * ms, Began: 30 * ms, End: 40 * ms, Bound: 30 * ms, Lost: 1, FirstSeq: 2, LastSeq: 2}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

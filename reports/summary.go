@@ -281,11 +281,16 @@ func shareTexts(e triggers.Event, run *Run) []string {
 	return out
 }
 
-// networkShares puts, for every probe, the longest gap that fell during e
-// (as GapTrigger attributes gaps) beside the hypervisor's downtime. The two figures stay separate; the
-// difference is only what the hypervisor's word leaves unexplained.
+// networkShares puts, for every probe, the longest gap that GapTrigger
+// gives to e (during it or after it) beside the hypervisor's downtime. The
+// two figures stay separate; the difference is only what the hypervisor's
+// word leaves unexplained.
 func networkShares(e triggers.Event, run *Run) []NetworkShare {
-	during := duringTrigger(e)
+	name := eventName(e)
+	mine := func(g Gap) bool {
+		t := GapTrigger(run.Events, g)
+		return t == "during trigger "+name || t == "after trigger "+name
+	}
 	shares := make([]NetworkShare, 0, len(run.Probes))
 	for i := range run.Probes {
 		p := &run.Probes[i]
@@ -296,7 +301,7 @@ func networkShares(e triggers.Event, run *Run) []NetworkShare {
 		var best *Gap
 		for j := range p.Gaps {
 			g := &p.Gaps[j]
-			if GapTrigger(run.Events, *g) == during && (best == nil || g.Duration() > best.Duration()) {
+			if mine(*g) && (best == nil || g.Duration() > best.Duration()) {
 				best = g
 			}
 		}
@@ -309,15 +314,6 @@ func networkShares(e triggers.Event, run *Run) []NetworkShare {
 		shares = append(shares, ns)
 	}
 	return shares
-}
-
-// duringTrigger is what GapTrigger says of a gap that fell during e.
-func duringTrigger(e triggers.Event) string {
-	name := e.Name
-	if name == "" {
-		name = e.Kind
-	}
-	return "during trigger " + name
 }
 
 // WriteSummary writes the summary of run as summary.json content.

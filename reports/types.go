@@ -66,6 +66,7 @@ type Meta struct {
 // before it to the first good one after it.
 type Gap struct {
 	Start    time.Duration // send time of the last good attempt before (or the first lost one, if open at the start)
+	Began    time.Duration // send time of the first bad attempt: the outage began in (Start, Began]
 	End      time.Duration // send time of the first good attempt after (or the last attempt, if open at the end)
 	Bound    time.Duration // resolution: the outage lies in [Duration−Bound, Duration]; two intervals (one per edge) plus the scheduling lateness seen, plus the stall threshold for session probes
 	Lost     int           // attempts lost or stalled within

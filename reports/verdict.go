@@ -2,7 +2,6 @@ package reports
 
 import (
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -265,38 +264,42 @@ func TriggerFailure(ev triggers.Event) string {
 	return ""
 }
 
-// GapTrigger names the trigger window g fell into, for reports: "during
-// trigger NAME" for the event whose [Start, End] overlaps g the most (an
-// event still running when the run ended overlaps everything after its
-// start), else "after trigger NAME" for the latest event that started
-// before g, else "before any trigger". Wait steps are not triggers here.
+// GapTrigger names the trigger a gap follows, for reports: the step that
+// started last before the outage could have begun (wait steps are not
+// triggers here). The outage began between the last good send and the
+// first bad one, or a little later for a request lost in flight, so steps
+// up to one more such spacing after the first bad send count. It is "during
+// trigger NAME" when that step still ran at the gap's start (or was still
+// running when the run ended), "after trigger NAME" when it had ended: a
+// link set down over QMP returns in a millisecond, and the bond notices a
+// poll later. A gap that began before any trigger is "before any trigger".
+// Every gap has one trigger, so the reports' per-event figures and the gap
+// table agree.
 func GapTrigger(events []triggers.Event, g Gap) string {
-	during, after := -1, -1
-	var most time.Duration = -1
+	if i := gapEvent(events, g); i >= 0 {
+		ev := events[i]
+		if ev.Status == triggers.StatusRunning || ev.End < ev.Start || ev.End >= g.Start {
+			return "during trigger " + eventName(ev)
+		}
+		return "after trigger " + eventName(ev)
+	}
+	return "before any trigger"
+}
+
+// gapEvent is the index of the event GapTrigger names for g, -1 if none.
+func gapEvent(events []triggers.Event, g Gap) int {
+	began := max(g.Began, g.Start) // Began is 0 in gaps made without samples
+	latest := began + (began - g.Start)
+	best := -1
 	for i, ev := range events {
-		if ev.Kind == "wait" {
+		if ev.Kind == "wait" || ev.Start > latest {
 			continue
 		}
-		end := ev.End
-		if ev.Status == triggers.StatusRunning || end < ev.Start {
-			end = math.MaxInt64
-		}
-		if ev.Start <= g.End && end >= g.Start {
-			if o := min(end, g.End) - max(ev.Start, g.Start); o > most {
-				during, most = i, o
-			}
-		} else if ev.Start < g.Start && (after < 0 || ev.Start >= events[after].Start) {
-			after = i
+		if best < 0 || ev.Start >= events[best].Start {
+			best = i
 		}
 	}
-	switch {
-	case during >= 0:
-		return "during trigger " + eventName(events[during])
-	case after >= 0:
-		return "after trigger " + eventName(events[after])
-	default:
-		return "before any trigger"
-	}
+	return best
 }
 
 // eventName is how failures refer to ev.

@@ -114,21 +114,30 @@ func TestGapTrigger(t *testing.T) {
 		{Name: "hung", Start: 20 * s, Status: triggers.StatusRunning},
 	}
 	tests := []struct {
-		start, end time.Duration
-		want       string
+		start, began, end time.Duration // began 0: a gap made without samples
+		want              string
 	}{
-		{0, 500 * ms, "before any trigger"},
-		{1500 * ms, 1600 * ms, "during trigger first"},
-		{2 * s, 2500 * ms, "during trigger first"},    // touching the end counts
-		{2500 * ms, 2900 * ms, "after trigger first"}, // the wait step is no trigger
-		{4 * s, 5 * s, "during trigger migrate"},      // overlaps migrate most
-		{4800 * ms, 7 * s, "during trigger link"},     // overlaps link most
-		{10 * s, 11 * s, "after trigger link"},
-		{30 * s, 31 * s, "during trigger hung"}, // still running when the run ended
+		{0, 0, 500 * ms, "before any trigger"},
+		{1500 * ms, 0, 1600 * ms, "during trigger first"},
+		{2 * s, 0, 2500 * ms, "during trigger first"},    // still running at the gap's start
+		{2500 * ms, 0, 2900 * ms, "after trigger first"}, // the wait step is no trigger
+		{4 * s, 0, 5 * s, "during trigger migrate"},
+		{4800 * ms, 0, 7 * s, "during trigger link"}, // the latest to start before it
+		{10 * s, 0, 11 * s, "after trigger link"},
+		{30 * s, 0, 31 * s, "during trigger hung"}, // still running when the run ended
+		// A long gap that runs past a later step belongs to the one before
+		// it, not to the one it overlaps most.
+		{8500 * ms, 8600 * ms, 20500 * ms, "after trigger link"},
+		// The first bad send came 100 ms after the last good one, and
+		// "first" started 50 ms after that: a request in flight can be
+		// lost to it, so it counts.
+		{800 * ms, 900 * ms, 1200 * ms, "during trigger first"},
+		// ... but not when it started more than one such spacing later.
+		{700 * ms, 800 * ms, 1200 * ms, "before any trigger"},
 	}
 	for _, tt := range tests {
-		if got := GapTrigger(events, Gap{Start: tt.start, End: tt.end}); got != tt.want {
-			t.Errorf("GapTrigger(%v–%v) = %q, want %q", tt.start, tt.end, got, tt.want)
+		if got := GapTrigger(events, Gap{Start: tt.start, Began: tt.began, End: tt.end}); got != tt.want {
+			t.Errorf("GapTrigger(%v, %v–%v) = %q, want %q", tt.start, tt.began, tt.end, got, tt.want)
 		}
 	}
 	if got := GapTrigger(nil, Gap{}); got != "before any trigger" {
