@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -312,8 +311,7 @@ func (r *runner) preflight(ctx context.Context, insts []instance, abort context.
 // offsets, while the probes still measure: a link taken down comes back
 // up. The second signal that quits at once is the way out of them.
 func (r *runner) timeline(ctx context.Context) {
-	steps := slices.Clone(r.sc.Triggers)
-	slices.SortStableFunc(steps, func(a, b TriggerSpec) int { return int(a.At - b.At) })
+	steps := r.sc.Timeline()
 	t0 := r.sc.Baseline
 	var running sync.WaitGroup
 	stepCtx := func(spec TriggerSpec) context.Context {

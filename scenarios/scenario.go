@@ -3,7 +3,11 @@
 // scenario out: preflight, probes, trigger timeline, recording.
 package scenarios
 
-import "time"
+import (
+	"cmp"
+	"slices"
+	"time"
+)
 
 // Scenario is a loaded, validated scenario file. Keys are a contract with
 // users: add freely, never rename.
@@ -133,4 +137,13 @@ type Threshold struct {
 	Survive                  bool          `yaml:"survive"`
 	MaxTimeToFailoverAddress time.Duration `yaml:"max_time_to_failover_address"`
 	MaxHypervisorDowntime    time.Duration `yaml:"max_hypervisor_downtime"`
+}
+
+// Timeline returns the triggers in the order the run fires them: by at,
+// and in file order where at is equal (a step without at has the one of
+// the step above it).
+func (s *Scenario) Timeline() []TriggerSpec {
+	steps := slices.Clone(s.Triggers)
+	slices.SortStableFunc(steps, func(a, b TriggerSpec) int { return cmp.Compare(a.At, b.At) })
+	return steps
 }

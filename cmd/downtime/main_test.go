@@ -36,3 +36,32 @@ func TestDispatchExitCodes(t *testing.T) {
 		}
 	}
 }
+
+// check prints the steps in the order a run fires them, with the offsets
+// and flags in effect.
+func TestCheckPrintsTimeline(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "steps.yaml")
+	os.WriteFile(f, []byte(`name: steps
+targets:
+  guest: {address: 192.0.2.1}
+probes: [{kind: icmp, target: guest}]
+triggers:
+  - {name: later, kind: exec, at: 5s, argv: [true]}
+  - {name: follows, kind: exec, always: true, argv: [true]}
+  - {name: first, kind: exec, at: 1s, parallel: true, argv: [true]}
+`), 0o644)
+	var stdout, stderr bytes.Buffer
+	if code := dispatch([]string{"check", f}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, &stderr)
+	}
+	var got []string
+	for _, l := range strings.Split(stdout.String(), "\n") {
+		if strings.HasPrefix(l, "    at ") {
+			got = append(got, strings.Join(strings.Fields(l), " "))
+		}
+	}
+	want := []string{"at 1s first exec parallel", "at 5s later exec", "at 5s follows exec always"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("timeline:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
