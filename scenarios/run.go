@@ -350,7 +350,11 @@ func (r *runner) timeline(ctx context.Context) {
 	for k, i := range left {
 		names[k] = steps[i].Name
 	}
-	r.logf("run cut short (%v): running the always step(s) %s", context.Cause(ctx), strings.Join(names, ", "))
+	why := context.Cause(ctx)
+	if errors.Is(why, context.Canceled) {
+		why = errInterrupted
+	}
+	r.logf("run cut short (%v): running the always step(s) %s", why, strings.Join(names, ", "))
 	for _, i := range left {
 		r.fire(context.WithoutCancel(ctx), i, steps[i])
 	}

@@ -205,3 +205,57 @@ func TestParentKilled(t *testing.T) {
 	}
 	checkReports(t, dir)
 }
+
+// One SIGINT during a long step: the always step after it (a NIC brought
+// back up, in real use) still runs, the other steps do not, and the run is
+// partial with exit 3.
+func TestSignalRunsAlwaysSteps(t *testing.T) {
+	p := pair(t)
+	tmp := t.TempDir()
+	started, restored, skipped := filepath.Join(tmp, "started"), filepath.Join(tmp, "restored"), filepath.Join(tmp, "skipped")
+	sc := writeScenario(t, `name: undo
+netns: %s
+targets:
+  server: {address: %s}
+probes:
+  - {name: ping, kind: icmp, target: server, interval: 10ms, timeout: 500ms}
+baseline: 300ms
+settle: 1s
+triggers:
+  - {name: down, kind: exec, timeout: 1m, argv: [sh, -c, 'touch %s; exec sleep 60']}
+  - {name: other, kind: exec, argv: [touch, %s]}
+  - {name: up, kind: exec, always: true, argv: [touch, %s]}
+`, p.Client.Name, p.Server4, started, skipped, restored)
+	dir := filepath.Join(tmp, "run")
+	c := startCLI(t, nil, "run", "-o", dir, sc)
+	waitFor(t, 20*time.Second, "the first step to start", func() bool {
+		_, err := os.Stat(started)
+		return err == nil
+	})
+	if err := c.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if code := c.wait(t, 30*time.Second); code != scenarios.ExitNotRun {
+		t.Fatalf("exit %d, want %d", code, scenarios.ExitNotRun)
+	}
+	if _, err := os.Stat(restored); err != nil {
+		t.Errorf("the always step did not run: %v", err)
+	}
+	if _, err := os.Stat(skipped); err == nil {
+		t.Error("a step that is not always ran after the interrupt")
+	}
+	rd := readRunDir(t, dir)
+	var got []string
+	for _, e := range rd.events {
+		got = append(got, e.Name+"="+string(e.Status))
+	}
+	if want := []string{"down=cancelled", "up=ok"}; strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("events %v, want %v", got, want)
+	}
+	if rd.summary == nil || !rd.summary.Partial {
+		t.Errorf("summary: %+v", rd.summary)
+	}
+	if !strings.Contains(c.stderr.String(), "always step(s) up") {
+		t.Errorf("the log does not say it ran the always step:\n%s", c.stderr.String())
+	}
+}
