@@ -142,8 +142,14 @@ func gapAfter(p reports.ProbeResult, evs []triggers.Event, i int) (time.Duration
 // answeredAfter reports whether probe p at its address had an attempt sent
 // after at answered.
 func (r ran) answeredAfter(p reports.ProbeResult, at time.Duration) bool {
+	return r.answeredBetween(p, at, math.MaxInt64)
+}
+
+// answeredBetween reports whether probe p at its address had an attempt
+// sent after from and no later than to answered.
+func (r ran) answeredBetween(p reports.ProbeResult, from, to time.Duration) bool {
 	for _, s := range r.samples[p.Name+" "+p.Address] {
-		if s.Sent > at && !s.Lost {
+		if s.Sent > from && s.Sent <= to && !s.Lost {
 			return true
 		}
 	}
