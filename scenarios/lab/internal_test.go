@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/downtime-lab/downtime/scenarios/lab/netns"
 )
 
 func TestCPIOExtractsWithBusybox(t *testing.T) {
@@ -113,5 +115,43 @@ func TestInstallDirKeepsTheWinner(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir2, ".complete")); err != nil {
 		t.Errorf("leftover not replaced: %v", err)
+	}
+}
+
+// TestExitedThroughExec: QEMU is started by `ip netns exec`, and while ip
+// execs it, /proc/PID/cmdline reads empty (seen on nearly every start), so
+// a boot check by command line took a booting QEMU for one that had
+// exited ("QEMU A exited during boot" with an empty log, a CI flake).
+// exited must say "running" through the exec.
+func TestExitedThroughExec(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (network namespaces)")
+	}
+	ns, err := netns.New(netns.UniqueName("exec"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ns.Close() })
+	file := filepath.Join(t.TempDir(), "serial")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		cmd := exec.Command("ip", "netns", "exec", ns.Name, "tail", "-f", file)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		pid := cmd.Process.Pid
+		for range 500 { // the first moments of the child, exec included
+			if exited(pid) {
+				t.Errorf("pid %d taken for exited while it runs", pid)
+				break
+			}
+		}
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if !exited(pid) {
+			t.Errorf("pid %d not taken for exited after it was reaped", pid)
+		}
 	}
 }

@@ -77,11 +77,7 @@ func ourProcess(pid int, stateDir string) bool {
 	if pid <= 0 {
 		return false
 	}
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	if i := bytes.LastIndexByte(stat, ')'); i > 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
+	if exited(pid) {
 		return false
 	}
 	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
@@ -110,6 +106,18 @@ func strays(cfg Config) []int {
 		}
 	}
 	return pids
+}
+
+// exited reports whether the process pid, a child we started, has ended:
+// it is gone or a zombie. Its stat file, unlike its command line, reads
+// the same through an exec.
+func exited(pid int) bool {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	i := bytes.LastIndexByte(stat, ')')
+	return i > 0 && i+2 < len(stat) && stat[i+2] == 'Z'
 }
 
 // stopQEMU ends a side's QEMU: SIGTERM, then SIGKILL if it lingers.
@@ -145,7 +153,9 @@ func waitReady(ctx context.Context, st *State, s *Side, timeout time.Duration) e
 		if b, err := os.ReadFile(s.Serial); err == nil && bytes.Contains(b, []byte(readyMarker)) {
 			return nil
 		}
-		if !ourProcess(s.PID, st.Dir) {
+		// Not ourProcess: while ip execs QEMU, /proc/PID/cmdline reads
+		// empty for a moment, and a boot would be taken for a crash.
+		if exited(s.PID) {
 			return fmt.Errorf("QEMU %s exited during boot: %s", s.Name, tail(s.Log, 3))
 		}
 		select {
