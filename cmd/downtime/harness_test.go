@@ -178,6 +178,24 @@ func writeScenario(t *testing.T, format string, args ...any) string {
 	return path
 }
 
+// pingScenario writes a scenario named name that pings the pair's server
+// every 10 ms from its client namespace (baseline 300ms, then settle) and
+// runs steps, the YAML items of its triggers list, formatted with args.
+func pingScenario(t *testing.T, p *netns.Pair, name, settle, steps string, args ...any) string {
+	t.Helper()
+	head := fmt.Sprintf(`name: %s
+netns: %s
+targets:
+  server: {address: %s}
+probes:
+  - {name: ping, kind: icmp, target: server, interval: 10ms, timeout: 500ms}
+baseline: 300ms
+settle: %s
+triggers:
+`, name, p.Client.Name, p.Server4, settle)
+	return writeScenario(t, "%s", head+fmt.Sprintf(steps, args...))
+}
+
 // pair is a client/server namespace pair for a CLI test; the CLI runs its
 // probes in the client namespace (scenario key netns).
 func pair(t *testing.T) *netns.Pair {

@@ -23,17 +23,9 @@ func longRun(t *testing.T, p *netns.Pair) (c *cli, dir string, shell, sleep int)
 	t.Helper()
 	tmp := t.TempDir()
 	pids := filepath.Join(tmp, "pids")
-	sc := writeScenario(t, `name: long
-netns: %s
-targets:
-  server: {address: %s}
-probes:
-  - {name: ping, kind: icmp, target: server, interval: 10ms, timeout: 500ms}
-baseline: 300ms
-settle: 1s
-triggers:
+	sc := pingScenario(t, p, "long", "1s", `
   - {name: long, kind: exec, timeout: 1m, argv: [sh, -c, 'sleep 60 & echo $$ $! > %s.tmp && mv %s.tmp %s; wait']}
-`, p.Client.Name, p.Server4, pids, pids, pids)
+`, pids, pids, pids)
 	dir = filepath.Join(tmp, "run")
 	c = startCLI(t, nil, "run", "-q", "-o", dir, sc)
 	waitFor(t, 20*time.Second, "the trigger to start", func() bool {
@@ -213,19 +205,11 @@ func TestSignalRunsAlwaysSteps(t *testing.T) {
 	p := pair(t)
 	tmp := t.TempDir()
 	started, restored, skipped := filepath.Join(tmp, "started"), filepath.Join(tmp, "restored"), filepath.Join(tmp, "skipped")
-	sc := writeScenario(t, `name: undo
-netns: %s
-targets:
-  server: {address: %s}
-probes:
-  - {name: ping, kind: icmp, target: server, interval: 10ms, timeout: 500ms}
-baseline: 300ms
-settle: 1s
-triggers:
+	sc := pingScenario(t, p, "undo", "1s", `
   - {name: down, kind: exec, timeout: 1m, argv: [sh, -c, 'touch %s; exec sleep 60']}
   - {name: other, kind: exec, argv: [touch, %s]}
   - {name: up, kind: exec, always: true, argv: [touch, %s]}
-`, p.Client.Name, p.Server4, started, skipped, restored)
+`, started, skipped, restored)
 	dir := filepath.Join(tmp, "run")
 	c := startCLI(t, nil, "run", "-o", dir, sc)
 	waitFor(t, 20*time.Second, "the first step to start", func() bool {

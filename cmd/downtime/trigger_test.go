@@ -23,18 +23,10 @@ func TestTriggerFailsAndHangs(t *testing.T) {
 	p := pair(t)
 	tmp := t.TempDir()
 	pidf := filepath.Join(tmp, "hung.pid")
-	sc := writeScenario(t, `name: failing
-netns: %s
-targets:
-  server: {address: %s}
-probes:
-  - {name: ping, kind: icmp, target: server, interval: 10ms, timeout: 500ms}
-baseline: 300ms
-settle: 700ms
-triggers:
+	sc := pingScenario(t, p, "failing", "700ms", `
   - {name: broken, kind: exec, argv: [sh, -c, "echo going wrong; exit 7"]}
   - {name: hung, kind: exec, at: 100ms, timeout: 300ms, argv: [sh, -c, 'echo $$ > %s; exec sleep 30']}
-`, p.Client.Name, p.Server4, pidf)
+`, pidf)
 	dir := filepath.Join(tmp, "run")
 	c := runCLI(t, nil, "run", "-q", "-o", dir, sc)
 	if c.code != scenarios.ExitFail {
@@ -112,17 +104,9 @@ func sshTriggerRun(t *testing.T, timeout time.Duration) (c *cli, dir string, ssh
 	sshd = sshdtest.StartSSHD(t, p.Server, p.Server4, 22)
 	tmp := t.TempDir()
 	pidf := filepath.Join(tmp, "remote.pid")
-	sc := writeScenario(t, `name: remote
-netns: %s
-targets:
-  server: {address: %s}
-probes:
-  - {name: ping, kind: icmp, target: server, interval: 10ms, timeout: 500ms}
-baseline: 300ms
-settle: 500ms
-triggers:
+	sc := pingScenario(t, p, "remote", "500ms", `
   - {name: remote, kind: ssh, timeout: %s, host: %s, user: root, identity_file: %s, known_hosts: %s, command: 'echo $$ > %s.tmp && mv %s.tmp %s && exec sleep 60'}
-`, p.Client.Name, p.Server4, timeout, p.Server4, sshd.IdentityFile, sshd.KnownHosts, pidf, pidf, pidf)
+`, timeout, p.Server4, sshd.IdentityFile, sshd.KnownHosts, pidf, pidf, pidf)
 	dir = filepath.Join(tmp, "run")
 	c = startCLI(t, nil, "run", "-q", "-o", dir, sc)
 	waitFor(t, 20*time.Second, "the remote command to start", func() bool { return pidIn(pidf) != 0 })
