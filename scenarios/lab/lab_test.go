@@ -2,6 +2,7 @@ package lab_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -386,6 +387,17 @@ func TestDownClearsLeftoversAndSparesOthers(t *testing.T) {
 		done := make(chan struct{})
 		go func() { _ = c.Wait(); close(done) }()
 		t.Cleanup(func() { _ = c.Process.Kill(); <-done })
+		// Until ip has execed the command, the process is ip's, and for a
+		// moment its command line reads empty.
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", c.Process.Pid))
+			if bytes.HasPrefix(b, []byte(args[0]+"\x00")) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s did not start in the hosts namespace: cmdline %q", args[0], b)
+			}
+		}
 		return c, done
 	}
 	stray, strayDone := inHosts("tail", "-f", filepath.Join(dir, "A.serial"))
