@@ -82,7 +82,13 @@ func readDir(dir string) (*Run, []string, error) {
 	var truncated bool
 	samples, err := loadFile(dir, SamplesFile, func(r io.Reader) ([]probes.Sample, error) {
 		sr := NewSampleReader(r)
-		var all []probes.Sample
+		// Sized once: grown by append, the slice would peak at up to three
+		// times the samples' size during its last copy.
+		n, err := countLines(r)
+		if err != nil {
+			return nil, err
+		}
+		all := make([]probes.Sample, 0, n)
 		for {
 			s, err := sr.Read()
 			if err == io.EOF {
@@ -140,6 +146,29 @@ func loadFile[T any](dir, name string, read func(io.Reader) (T, error)) (T, erro
 		return zero, fmt.Errorf("%s: %w", filepath.Join(dir, name), err)
 	}
 	return v, nil
+}
+
+// countLines counts the newlines in r and rewinds it (0 if r cannot seek:
+// then nothing was read).
+func countLines(r io.Reader) (int, error) {
+	rs, ok := r.(io.ReadSeeker)
+	if !ok {
+		return 0, nil
+	}
+	n := 0
+	buf := make([]byte, 256<<10)
+	for {
+		k, err := rs.Read(buf)
+		n += bytes.Count(buf[:k], []byte{'\n'})
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+	_, err := rs.Seek(0, io.SeekStart)
+	return n, err
 }
 
 func dedupeStrings(ss []string) []string {
