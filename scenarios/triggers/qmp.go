@@ -114,6 +114,13 @@ func (q *QMP) migrate(ctx context.Context, c *qmpConn, out io.Writer) (Outcome, 
 	tick := time.NewTicker(q.cfg.Poll)
 	defer tick.Stop()
 	last := ""
+	// QEMU sets the state to completed a moment before it computes the
+	// total time and downtime (migration_completion, then
+	// migration_iteration_finish, in its migration thread): a query in
+	// between reads "completed" with both 0. Such an answer is asked again,
+	// for up to figuresWait.
+	const figuresWait = time.Second
+	var completedAt time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -133,6 +140,14 @@ func (q *QMP) migrate(ctx context.Context, c *qmpConn, out io.Writer) (Outcome, 
 		}
 		switch mi.Status {
 		case "completed":
+			if mi.TotalTime == 0 && mi.Downtime == 0 {
+				if completedAt.IsZero() {
+					completedAt = time.Now()
+				}
+				if time.Since(completedAt) < figuresWait {
+					continue
+				}
+			}
 			oc.Hypervisor = &Hypervisor{
 				Source:      "qmp query-migrate",
 				DowntimeMS:  mi.Downtime,

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -195,4 +196,68 @@ func TestQMPBadConfig(t *testing.T) {
 
 func netListenUnix(path string) (*net.UnixListener, error) {
 	return net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+}
+
+// fakeQMP serves QMP on a unix socket, answering query-migrate with
+// migrate's answers in turn (the last one repeats) and every other command
+// with an empty success. A fake, because the QEMU race it stands for (see
+// TestQMPMigrateWaitsForFigures) cannot be made to happen on demand with a
+// real QEMU; the real migration is TestQMPMigrate and the lab's tests.
+func fakeQMP(t *testing.T, migrate ...string) string {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "fake.qmp")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				fmt.Fprintln(conn, `{"QMP": {"version": {"qemu": {"major": 7, "minor": 2, "micro": 0}, "package": "fake"}, "capabilities": []}}`)
+				dec := json.NewDecoder(conn)
+				for {
+					var cmd struct {
+						Execute string `json:"execute"`
+					}
+					if dec.Decode(&cmd) != nil {
+						return
+					}
+					ret := "{}"
+					if cmd.Execute == "query-migrate" {
+						ret, migrate = migrate[0], migrate[min(1, len(migrate)-1):]
+					}
+					fmt.Fprintf(conn, "{\"return\": %s}\n", ret)
+				}
+			}()
+		}
+	}()
+	return sock
+}
+
+// QEMU sets a migration's state to completed a moment before it computes
+// its total time and downtime; a query in between reads both as 0 (seen in
+// CI: "downtime 0 ms, total 0 ms"). The trigger asks again and reports the
+// real figures.
+func TestQMPMigrateWaitsForFigures(t *testing.T) {
+	sock := fakeQMP(t,
+		`{"status": "active", "setup-time": 1}`,
+		`{"status": "completed", "setup-time": 1}`,
+		`{"status": "completed", "setup-time": 1}`,
+		`{"status": "completed", "setup-time": 1, "total-time": 812, "downtime": 23}`)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var out bytes.Buffer
+	oc, err := NewQMP(QMPConfig{Socket: sock, Action: "migrate", URI: "tcp:127.0.0.1:1", Poll: time.Millisecond}).Fire(ctx, &out)
+	if err != nil {
+		t.Fatalf("migrate: %v\n%s", err, &out)
+	}
+	if h := oc.Hypervisor; h == nil || h.DowntimeMS != 23 || h.TotalTimeMS != 812 {
+		t.Errorf("figures %+v, want downtime 23 ms, total 812 ms\n%s", h, &out)
+	}
 }
