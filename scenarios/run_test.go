@@ -356,19 +356,25 @@ thresholds:
 		t.Fatalf("no result with the failover address folded in: %+v", res.Run.Probes)
 	}
 	first := p.FailoverFirstAnswer
-	// The first attempt sent after the address came up answers (plus an ARP
-	// exchange): within one interval and a little of the truth.
-	if first < truth-2*time.Millisecond || first > truth+iv+20*time.Millisecond {
+	// Nothing answers at the new address before it exists. The first
+	// attempt after that answers once the client has resolved the address:
+	// at once on the mover's gratuitous ARP as a rule (within an interval
+	// and a little), at worst at the kernel's next ARP retry (retrans_time,
+	// 1 s; seen once in CI, 380 ms after the address came up).
+	const arpRetry = time.Second
+	if first < truth-2*time.Millisecond || first > truth+arpRetry+iv+20*time.Millisecond {
 		t.Errorf("first answer from %s at %s, address added at %s", moved, first, truth)
 	}
 	// The guest was unreachable from the primary's last answer until the
-	// new address answered: one gap, ending with that answer, about the
-	// 400 ms the address was away (plus the primary's edge).
+	// new address answered: one gap, ending with that answer, as long as
+	// the 400 ms the address was away plus the time the client took to
+	// resolve the new one (plus the primary's edge).
 	if len(p.Gaps) != 1 || p.Gaps[0].Open || p.Gaps[0].End != first {
 		t.Fatalf("want one closed gap ending at the first answer %s: %+v", first, p.Gaps)
 	}
-	if g := p.Gaps[0].Duration(); g < 400*time.Millisecond || g > 400*time.Millisecond+p.Gaps[0].Bound+50*time.Millisecond {
-		t.Errorf("gap %s ±%s for a 400 ms move", g, p.Gaps[0].Bound)
+	away := 400*time.Millisecond + max(0, first-truth)
+	if g := p.Gaps[0].Duration(); g < 400*time.Millisecond || g > away+p.Gaps[0].Bound+50*time.Millisecond {
+		t.Errorf("gap %s ±%s for a 400 ms move and a first answer %s after the address came up", g, p.Gaps[0].Bound, first-truth)
 	}
 	if !res.Run.Verdict.Pass {
 		t.Errorf("verdict: %v", res.Run.Verdict.Failures)
