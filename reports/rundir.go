@@ -81,7 +81,6 @@ func readDir(dir string) (*Run, []string, error) {
 	}
 	var truncated bool
 	samples, err := loadFile(dir, SamplesFile, func(r io.Reader) ([]probes.Sample, error) {
-		sr := NewSampleReader(r)
 		// Sized once: grown by append, the slice would peak at up to three
 		// times the samples' size during its last copy.
 		n, err := countLines(r)
@@ -89,6 +88,7 @@ func readDir(dir string) (*Run, []string, error) {
 			return nil, err
 		}
 		all := make([]probes.Sample, 0, n)
+		sr := NewSampleReader(r)
 		for {
 			s, err := sr.Read()
 			if err == io.EOF {

@@ -286,10 +286,9 @@ func shareTexts(e triggers.Event, run *Run) []string {
 // two figures stay separate; the difference is only what the hypervisor's
 // word leaves unexplained.
 func networkShares(e triggers.Event, run *Run) []NetworkShare {
-	name := eventName(e)
 	mine := func(g Gap) bool {
-		t := GapTrigger(run.Events, g)
-		return t == "during trigger "+name || t == "after trigger "+name
+		i := gapEvent(run.Events, g)
+		return i >= 0 && eventName(run.Events[i]) == eventName(e)
 	}
 	shares := make([]NetworkShare, 0, len(run.Probes))
 	for i := range run.Probes {
