@@ -74,6 +74,30 @@ func load(t *testing.T, yaml string) *scenarios.Scenario {
 	return sc
 }
 
+// pingRun is a scenario that pings one address, the target "server".
+type pingRun struct {
+	name, addr                  string
+	interval, timeout, baseline string
+	settle                      string // "" for the default
+}
+
+// load loads the scenario with steps, the items of its triggers list.
+func (p pingRun) load(t *testing.T, steps string) *scenarios.Scenario {
+	t.Helper()
+	settle := ""
+	if p.settle != "" {
+		settle = "settle: " + p.settle + "\n"
+	}
+	return load(t, fmt.Sprintf(`name: %s
+targets:
+  server: {address: %s}
+probes:
+  - {name: ping, kind: icmp, target: server, interval: %s, timeout: %s}
+baseline: %s
+%striggers:
+%s`, p.name, p.addr, p.interval, p.timeout, p.baseline, settle, steps))
+}
+
 var truthRE = regexp.MustCompile(`truth_us=(\d+)`)
 
 func truthOf(t *testing.T, dir string, ev triggers.Event) time.Duration {
@@ -103,15 +127,7 @@ func TestRunMeasuresInjectedOutages(t *testing.T) {
 		steps.WriteString(fmt.Sprintf("  - {name: cut%d, kind: exec, at: %s, timeout: 30s, argv: [%s, -test.run=^TestInjector$, -test.count=1]}\n",
 			i+1, time.Duration(i)*1500*time.Millisecond, os.Args[0]))
 	}
-	sc := load(t, fmt.Sprintf(`name: outages
-targets:
-  server: {address: %s}
-probes:
-  - {name: ping, kind: icmp, target: server, interval: 10ms, timeout: 500ms}
-baseline: 1s
-settle: 1s
-triggers:
-%s`, server, steps.String()))
+	sc := pingRun{name: "outages", addr: server, interval: "10ms", timeout: "500ms", baseline: "1s", settle: "1s"}.load(t, steps.String())
 	dir := filepath.Join(t.TempDir(), "run")
 	// The exec triggers inherit this: which namespace and address to cut.
 	// Each trigger has its own length, so run them one by one below.
@@ -236,16 +252,10 @@ func TestCompareFindsInjectedRegression(t *testing.T) {
 	set := func(name string, outage time.Duration) reports.RunSet {
 		dir := filepath.Join(root, name)
 		for i := range 5 {
-			sc := load(t, fmt.Sprintf(`name: compare-%s
-targets:
-  server: {address: %s}
-probes:
-  - {name: ping, kind: icmp, target: server, interval: 20ms, timeout: 300ms}
-baseline: 300ms
-settle: 300ms
-triggers:
+			run := pingRun{name: "compare-" + name, addr: server, interval: "20ms", timeout: "300ms", baseline: "300ms", settle: "300ms"}
+			sc := run.load(t, fmt.Sprintf(`
   - {name: cut, kind: exec, timeout: 30s, argv: [env, "%s=%s|%s|%s", %s, -test.run=^TestInjector$, -test.count=1]}
-`, name, server, injectEnv, ns, server, outage, os.Args[0]))
+`, injectEnv, ns, server, outage, os.Args[0]))
 			res := scenarios.Run(context.Background(), sc, scenarios.Options{Dir: filepath.Join(dir, fmt.Sprintf("r%02d", i+1))})
 			if res.Err != nil {
 				t.Fatal(res.Err)
@@ -389,20 +399,13 @@ func TestRunTimelineOrderAndParallel(t *testing.T) {
 	if !ok {
 		return
 	}
-	sc := load(t, fmt.Sprintf(`name: timeline
-targets:
-  server: {address: %s}
-probes:
-  - {name: ping, kind: icmp, target: server, interval: 50ms, timeout: 300ms}
-baseline: 200ms
-settle: 0s
-triggers:
+	sc := pingRun{name: "timeline", addr: server, interval: "50ms", timeout: "300ms", baseline: "200ms", settle: "0s"}.load(t, `
   - {name: late, kind: wait, at: 300ms, duration: 100ms}
   - {name: follows-late, kind: wait, duration: 10ms}
   - {name: slow, kind: exec, at: 0s, argv: [sleep, "0.5"]}
   - {name: after-slow, kind: wait, at: 100ms, duration: 50ms}
   - {name: alongside, kind: wait, at: 100ms, duration: 50ms, parallel: true}
-`, server))
+`)
 	// In order of at: slow (0), after-slow (100ms), alongside (100ms, parallel),
 	// late (300ms), follows-late (no at: late's). after-slow waits for slow
 	// to end; alongside does not wait for after-slow; late waits for both;
@@ -445,20 +448,14 @@ func TestRunAlwaysStepsWhenCutShort(t *testing.T) {
 	}
 	dir := t.TempDir()
 	file := func(name string) string { return filepath.Join(dir, name) }
-	steps := fmt.Sprintf(`triggers:
+	steps := fmt.Sprintf(`
   - {name: long, kind: wait, duration: 1h}
   - {name: plain, kind: exec, argv: [touch, %s]}
   - {name: restore, kind: exec, always: true, argv: [touch, %s]}
   - {name: restore-later, kind: exec, at: 1h, always: true, argv: [touch, %s]}
 `, file("plain"), file("restore"), file("restore-later"))
 
-	sc := load(t, fmt.Sprintf(`name: cut
-targets:
-  server: {address: %s}
-probes:
-  - {name: ping, kind: icmp, target: server, interval: 20ms, timeout: 300ms}
-baseline: 200ms
-`, server)+steps)
+	sc := pingRun{name: "cut", addr: server, interval: "20ms", timeout: "300ms", baseline: "200ms"}.load(t, steps)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	res := scenarios.Run(ctx, sc, scenarios.Options{Dir: filepath.Join(dir, "run"), Progress: func(p scenarios.Progress) {
@@ -488,13 +485,7 @@ baseline: 200ms
 	// A silent target aborts the run in its baseline: no step runs, the
 	// always ones neither.
 	os.Remove(file("restore"))
-	sc = load(t, `name: silent
-targets:
-  server: {address: 192.0.2.1}
-probes:
-  - {name: ping, kind: icmp, target: server, interval: 20ms, timeout: 100ms}
-baseline: 200ms
-`+steps)
+	sc = pingRun{name: "silent", addr: "192.0.2.1", interval: "20ms", timeout: "100ms", baseline: "200ms"}.load(t, steps)
 	res = scenarios.Run(context.Background(), sc, scenarios.Options{Dir: filepath.Join(dir, "silent")})
 	if res.Err == nil {
 		t.Fatal("a run against a silent target did not abort")
