@@ -127,6 +127,15 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	}
 }
 
+// waitRows waits until samples.csv in dir holds at least n full rows.
+func waitRows(t *testing.T, dir string, n int) {
+	t.Helper()
+	waitFor(t, 30*time.Second, fmt.Sprintf("%d rows in %s", n, reports.SamplesFile), func() bool {
+		b, _ := os.ReadFile(filepath.Join(dir, reports.SamplesFile))
+		return bytes.Count(b, []byte{'\n'})-1 >= n // less the header
+	})
+}
+
 // runnerPID is the process that carries out the run: the CLI re-executes
 // itself inside the scenario's namespace ("ip netns exec" execs it, so
 // the child of pid is the runner). 0 when there is no child (yet).
@@ -235,7 +244,8 @@ func icmpEchoes(t *testing.T, ns *netns.NS) int {
 
 // runDir is what a test reads back from a run directory.
 type runDir struct {
-	samples   map[string]int // rows per probe
+	samples   map[string]int           // rows per probe
+	last      map[string]time.Duration // latest scheduled time per probe
 	rows      int
 	truncated bool // the file ends inside a row
 	events    []triggers.Event
@@ -246,7 +256,7 @@ type runDir struct {
 // summary.json if it is there.
 func readRunDir(t *testing.T, dir string) runDir {
 	t.Helper()
-	rd := runDir{samples: map[string]int{}}
+	rd := runDir{samples: map[string]int{}, last: map[string]time.Duration{}}
 	f, err := os.Open(filepath.Join(dir, reports.SamplesFile))
 	if err != nil {
 		t.Fatal(err)
@@ -263,6 +273,7 @@ func readRunDir(t *testing.T, dir string) runDir {
 		}
 		rd.samples[s.Probe]++
 		rd.rows++
+		rd.last[s.Probe] = max(rd.last[s.Probe], s.Scheduled)
 	}
 	rd.truncated = sr.Truncated()
 	if b, err := os.ReadFile(filepath.Join(dir, reports.EventsFile)); err == nil {

@@ -45,8 +45,9 @@ func longRun(t *testing.T, p *netns.Pair) (c *cli, dir string, shell, sleep int)
 			_ = syscall.Kill(sleep, syscall.SIGKILL)
 		}
 	})
-	// Some probing during the trigger.
-	time.Sleep(300 * time.Millisecond)
+	// Some probing during the trigger: wait for the rows themselves, not
+	// for time, so a slow machine cannot leave the run too short.
+	waitRows(t, dir, 60)
 	return c, dir, shell, sleep
 }
 

@@ -47,14 +47,16 @@ func TestTriggerFailsAndHangs(t *testing.T) {
 	if rd.summary.Partial || !strings.Contains(strings.Join(rd.summary.Verdict.Failures, "\n"), "broken") {
 		t.Errorf("verdict: %+v (partial %t)", rd.summary.Verdict, rd.summary.Partial)
 	}
-	// The probes went on through settle: about 70 attempts after the
-	// hung trigger was killed.
 	// A request sent as the probe stopped is not part of the run.
 	if echoes := icmpEchoes(t, p.Server); rd.rows != rd.sentOf("ping") || rd.rows > echoes || rd.rows < echoes-1 {
 		t.Errorf("rows %d, summary sent %d, server saw %d", rd.rows, rd.sentOf("ping"), echoes)
 	}
-	if min := (300 + 400 + 700) / 10 * 8 / 10; rd.rows < min {
-		t.Errorf("%d rows: the probes did not run through settle (want ≥ %d)", rd.rows, min)
+	// The probes went on through the 700 ms settle after the hung trigger
+	// was killed. Checked on the schedule, not by counting rows, so a slow
+	// start of the probe cannot fail it; half the settle leaves room for
+	// a loaded machine's late ticks.
+	if last, want := rd.last["ping"], ev[1].End+350*time.Millisecond; last < want {
+		t.Errorf("last attempt due at %s: the probes did not run through settle (want ≥ %s)", last, want)
 	}
 }
 
