@@ -356,7 +356,7 @@ func (r *runner) timeline(ctx context.Context) {
 	}
 	r.logf("run cut short (%v): running the always step(s) %s", why, strings.Join(names, ", "))
 	for _, i := range left {
-		r.fire(context.WithoutCancel(ctx), i, steps[i])
+		r.fire(stepCtx(steps[i]), i, steps[i])
 	}
 }
 
