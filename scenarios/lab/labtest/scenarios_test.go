@@ -1,6 +1,8 @@
 package labtest_test
 
 import (
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -167,6 +169,19 @@ func TestBondFailbackScenarios(t *testing.T) {
 		}
 		if p := r.probe(t, "ssh"); !p.Survived {
 			t.Errorf("%s: ssh session did not survive: resets %+v", tc.file, p.Resets)
+		}
+		// The file leaves the lab's switch as it found it: STP off and the
+		// kernel's MAC ageing, which STP can leave at 2 × forward_delay
+		// when switched off during a topology change, and which decides
+		// whether the next run's failback waits for a stale entry.
+		out, err := exec.Command("ip", "-n", prefix+"-hosts", "-d", "link", "show", "br0").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"ageing_time 30000 ", "stp_state 0 "} {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("%s: after the run, br0 lacks %q:\n%s", tc.file, want, out)
+			}
 		}
 	}
 }
